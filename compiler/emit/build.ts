@@ -1,0 +1,57 @@
+// Build: AssemblyScript source -> .wasm with the AssemblyScript compiler API,
+// entirely in memory. Binaryen (inside asc) optimises at -O3 with SIMD on;
+// a transform stores the manifest as a custom section before optimisation.
+
+import asc from "assemblyscript/asc";
+import { MANIFEST_SECTION, type Manifest } from "../../src/runtime/manifest.ts";
+import { kernels } from "../kernels.generated.ts";
+
+export interface BuildOptions {
+  /** Binaryen optimisation level, 0-3 (default 3). */
+  optimize?: number;
+}
+
+export async function buildWasm(source: string, manifest: Manifest, options: BuildOptions = {}): Promise<Uint8Array> {
+  const files: Record<string, string> = { ...kernels, "model.ts": source };
+  const pages = Math.ceil(manifest.memoryBytes / 65536) + 1;
+  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+  let binary: Uint8Array | null = null;
+  const errors: string[] = [];
+  const result = await asc.main(
+    [
+      "model.ts",
+      "--outFile",
+      "model.wasm",
+      "--optimizeLevel",
+      String(options.optimize ?? 3),
+      "--shrinkLevel",
+      "0",
+      "--runtime",
+      "stub",
+      "--noAssert",
+      "--enable",
+      "simd",
+      "--use",
+      "abort=",
+      "--memoryBase",
+      String(manifest.memoryBytes),
+      "--initialMemory",
+      String(pages),
+      "--noColors",
+    ],
+    {
+      readFile: (name) => files[name] ?? null,
+      writeFile: (name, contents) => {
+        if (name === "model.wasm") binary = contents as Uint8Array;
+      },
+      listFiles: () => [],
+      stdout: { write: () => true } as never,
+      stderr: { write: (s: string | Uint8Array) => errors.push(String(s)) > 0 } as never,
+      transforms: [
+        { afterCompile: (module: { addCustomSection(name: string, data: Uint8Array): void }) => module.addCustomSection(MANIFEST_SECTION, manifestBytes) },
+      ] as never,
+    },
+  );
+  if (result.error || !binary) throw new Error(`internal: AssemblyScript failed on generated code:\n${errors.join("")}\n${result.error?.message ?? ""}`);
+  return binary;
+}

@@ -1,0 +1,69 @@
+// compile(): .nn text -> training graph -> AssemblyScript -> .wasm. The pass
+// list is data: each pass takes the graph, may append to it, and returns
+// diagnostics.
+
+import type { Manifest } from "../src/runtime/manifest.ts";
+import type { Diagnostic } from "./diagnostics.ts";
+import { elaborate } from "./elaborate.ts";
+import { emitModule, layout } from "./emit/assemblyscript.ts";
+import { type BuildOptions, buildWasm } from "./emit/build.ts";
+import { manifestOf } from "./emit/manifest.ts";
+import type { Graph } from "./ir/graph.ts";
+import { verify } from "./ir/verify.ts";
+import { parse } from "./parse.ts";
+import { autodiff } from "./passes/autodiff.ts";
+import { perceptronRule } from "./passes/perceptron.ts";
+
+export interface Pass {
+  name: string;
+  description: string;
+  run(graph: Graph): Diagnostic[];
+}
+
+export const passes: Pass[] = [
+  {
+    name: "gradients",
+    description: "derive each parameter's update direction: reverse-mode autodiff, or a declared rule",
+    run: (g) => (g.train.optimizer.kind === "perceptron" ? perceptronRule(g) : autodiff(g)),
+  },
+];
+
+export type CompileResult = { ok: true; graph: Graph } | { ok: false; diagnostics: Diagnostic[] };
+
+/** Parses, elaborates and runs the passes; NNC_VERIFY=1 checks the graph after each pass. */
+export function compileGraph(text: string, source: string): CompileResult {
+  const parsed = parse(text, source);
+  if ("error" in parsed) return { ok: false, diagnostics: [parsed.error] };
+  const elaborated = elaborate(parsed.ast);
+  if ("errors" in elaborated) return { ok: false, diagnostics: elaborated.errors };
+  const graph = elaborated.graph;
+  const check = globalThis.process?.env?.NNC_VERIFY === "1";
+  for (const pass of passes) {
+    const diagnostics = pass.run(graph);
+    if (diagnostics.length) return { ok: false, diagnostics };
+    if (check) verify(graph, pass.name);
+  }
+  return { ok: true, graph };
+}
+
+export interface Compiled {
+  graph: Graph;
+  manifest: Manifest;
+  /** The generated AssemblyScript. */
+  source: string;
+  wasm: Uint8Array;
+}
+
+export async function compile(
+  text: string,
+  sourceName: string,
+  options: BuildOptions = {},
+): Promise<{ ok: true; compiled: Compiled } | { ok: false; diagnostics: Diagnostic[] }> {
+  const result = compileGraph(text, sourceName);
+  if (!result.ok) return result;
+  const graph = result.graph;
+  const mem = layout(graph);
+  const manifest = manifestOf(graph, mem);
+  const source = emitModule(graph, mem);
+  return { ok: true, compiled: { graph, manifest, source, wasm: await buildWasm(source, manifest, options) } };
+}

@@ -1,0 +1,87 @@
+// The graph IR: a list of nodes in topological order (every input id is
+// smaller than the node's own), each with a static shape. A batched node's
+// first dimension is the batch size B, a compile-time maximum; the real row
+// count n of a short last batch reaches only the ops that reduce over rows.
+
+import type { Span } from "../ast.ts";
+import type { OpName } from "./ops.ts";
+
+export type Shape = readonly number[];
+export type DType = "f32" | "i32";
+
+export interface Attrs {
+  value?: number; // const
+  ta?: boolean; // matmul: use A transposed
+  tb?: boolean; // matmul: use B transposed
+  wrt?: number; // loss gradients: which argument
+  classes?: number; // class-label inputs
+  to?: Shape; // sum_leading: the suffix shape to sum down to
+}
+
+export interface Node {
+  id: number;
+  op: OpName;
+  inputs: number[];
+  shape: Shape;
+  dtype: DType;
+  batched: boolean;
+  attrs: Attrs;
+  span: Span;
+  /** Layer path for parameters and inputs ("h.w", "x"), else the op's layer ("h"). */
+  label: string;
+}
+
+export type Init =
+  | { kind: "zeros" }
+  | { kind: "ones" }
+  | { kind: "uniform"; low: number; high: number }
+  | { kind: "normal"; std: number }
+  | { kind: "glorot" }
+  | { kind: "he" };
+
+export interface ParamInfo {
+  node: number;
+  init: Init;
+  fanIn: number;
+  fanOut: number;
+}
+
+export type Optimizer = { kind: "sgd"; lr: number; momentum: number } | { kind: "perceptron"; lr: number };
+
+export type Metric = "accuracy" | "mse";
+
+export interface TrainConfig {
+  optimizer: Optimizer;
+  batch: number;
+  epochs: number;
+  seed: number;
+  shuffle: boolean;
+  metrics: Metric[];
+}
+
+/** Where the training data comes from, as written in the .nn file (resolved by src/). */
+export interface DataSource {
+  kind: string;
+  args: Record<string, unknown>;
+  span: Span;
+}
+
+export interface Graph {
+  model: string;
+  nodes: Node[];
+  inputs: number[];
+  params: ParamInfo[];
+  outputs: number[];
+  loss: number;
+  /** Filled by autodiff: the node holding each parameter's update direction. */
+  grads: Map<number, number>;
+  train: TrainConfig;
+  data: DataSource | null;
+}
+
+export const size = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+export function formatShape(node: Pick<Node, "shape" | "batched">): string {
+  const dims = node.shape.map((d, i) => (i === 0 && node.batched ? "B" : String(d)));
+  return `[${dims.join(", ")}]`;
+}

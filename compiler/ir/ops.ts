@@ -1,0 +1,579 @@
+// THE op table. Each op has, in one entry: its shape rule, its gradient rule
+// (as graph nodes built from other ops), its fusion kind, its float64
+// reference and its AssemblyScript kernel. Adding an op is adding an entry.
+//
+// Elementwise ops give `map`: a scalar formula for the reference (f64) and for
+// the kernel (f32), applied over inputs that broadcast by suffix (a [4] bias
+// against a [B, 4] activation). Loss ops reduce over the first n rows only
+// (n = the real row count of a short last batch) and take the mean.
+
+import type { Attrs, DType, Node, Shape } from "./graph.ts";
+import { size } from "./graph.ts";
+
+export type OpName =
+  | "input"
+  | "param"
+  | "const"
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "neg"
+  | "identity"
+  | "sigmoid"
+  | "tanh"
+  | "relu"
+  | "step"
+  | "exp"
+  | "log"
+  | "sin"
+  | "sigmoid_grad"
+  | "tanh_grad"
+  | "relu_grad"
+  | "softmax"
+  | "softmax_grad"
+  | "matmul"
+  | "sum_leading"
+  | "mse"
+  | "mse_grad"
+  | "softmax_ce"
+  | "softmax_ce_grad"
+  | "cross_entropy"
+  | "cross_entropy_grad"
+  | "kl_div"
+  | "kl_div_grad"
+  | "residual";
+
+export type FusionKind = "elementwise" | "broadcast" | "injective" | "reduction" | "output-fusable" | "opaque";
+
+export interface Typed {
+  shape: Shape;
+  dtype: DType;
+  batched: boolean;
+}
+
+/** Builds gradient nodes; new nodes inherit the span and label of the node being differentiated. */
+export interface GradBuilder {
+  op(op: OpName, inputs: number[], attrs?: Attrs): number;
+  node(id: number): Node;
+  /** Sum a gradient of a broadcast result back to the shape of `like`. */
+  unbroadcast(grad: number, like: Node): number;
+}
+
+/** What a kernel sees: its node, its inputs, and each buffer's byte address. */
+export interface KernelContext {
+  node: Node;
+  ins: Node[];
+  at(node: Node): number;
+}
+
+export interface RefContext {
+  node: Node;
+  ins: Node[];
+  /** Real rows in this batch. */
+  n: number;
+}
+
+interface OpBase {
+  fusion: FusionKind;
+  arity: number;
+  /** The result type, or a sentence saying why the inputs do not fit. */
+  shape(ins: Node[], attrs: Attrs): Typed | string;
+  /** Floating-point operations per run; the result's size when absent. */
+  flops?(node: Node, ins: Node[]): number;
+  /** Gradients of the inputs given the gradient gy of the result; null for none. */
+  grad?(b: GradBuilder, node: Node, gy: number): (number | null)[];
+}
+export interface MapOp extends OpBase {
+  map: { ref(...xs: number[]): number; as(...xs: string[]): string };
+}
+export interface KernelOp extends OpBase {
+  reference(ins: Float64Array[], out: Float64Array, ctx: RefContext): void;
+  /** AssemblyScript statements; `n` (i32) is in scope. */
+  kernel(k: KernelContext): string;
+}
+export type OpDef = MapOp | KernelOp;
+
+const show = (t: Typed): string => `[${t.shape.map((d, i) => (i === 0 && t.batched ? "B" : d)).join(", ")}]`;
+const f32 = (shape: Shape, batched: boolean): Typed => ({ shape, dtype: "f32", batched });
+
+/** Suffix broadcasting: the smaller shape must be a suffix of the larger. */
+function broadcast(ins: Node[]): Typed | string {
+  const big = ins.reduce((a, b) => (b.shape.length > a.shape.length ? b : a));
+  for (const x of ins) {
+    const tail = big.shape.slice(big.shape.length - x.shape.length);
+    if (x.shape.some((d, i) => d !== tail[i])) return `${show(ins[0])} and ${show(ins[1] ?? x)} do not match`;
+  }
+  return f32(
+    big.shape,
+    ins.some((x) => x.batched && x.shape.length === big.shape.length),
+  );
+}
+const same = (ins: Node[]): Typed | string =>
+  ins.every((x) => x.shape.length === ins[0].shape.length && x.shape.every((d, i) => d === ins[0].shape[i]))
+    ? f32(ins[0].shape, ins[0].batched)
+    : `${show(ins[0])} and ${show(ins[1])} differ`;
+
+function unary(ref: (x: number) => number, as: (x: string) => string, grad?: MapOp["grad"]): MapOp {
+  return { fusion: "elementwise", arity: 1, shape: ([x]) => f32(x.shape, x.batched), map: { ref, as }, grad };
+}
+function binary(ref: (a: number, b: number) => number, as: (a: string, b: string) => string, grad?: MapOp["grad"]): MapOp {
+  return { fusion: "broadcast", arity: 2, shape: broadcast, map: { ref, as }, grad };
+}
+/** An activation's derivative as a binary map of (saved value, incoming gradient). */
+function derivative(ref: (v: number, g: number) => number, as: (v: string, g: string) => string): MapOp {
+  return { fusion: "elementwise", arity: 2, shape: same, map: { ref, as } };
+}
+
+// ---- losses: mean over the first n rows ------------------------------------
+
+function lossShape(ins: Node[]): Typed | string {
+  const [a, b] = ins;
+  if (!a.batched) return `the prediction ${show(a)} has no batch dimension`;
+  const bothF = b.dtype === "f32" && (b.shape.length !== a.shape.length || b.shape.some((d, i) => d !== a.shape[i]));
+  if (bothF) return `prediction ${show(a)} and target ${show(b)} differ`;
+  return f32([], false);
+}
+/** Row-wise loss: per(row values of each input, row width) summed over rows < n, divided by n. */
+function rowLoss(ins: Float64Array[], ctx: RefContext, per: (rows: Float64Array[], width: number) => number): number {
+  const width = size(ctx.ins[0].shape) / ctx.ins[0].shape[0];
+  let total = 0;
+  for (let r = 0; r < ctx.n; r++) {
+    total += per(
+      ins.map((x, i) => (ctx.ins[i].dtype === "i32" ? x.subarray(r, r + 1) : x.subarray(r * width, (r + 1) * width))),
+      width,
+    );
+  }
+  return total / ctx.n;
+}
+const lossGradShape = (ins: Node[]): Typed => f32(ins[0].shape, true);
+
+/** The kernel skeleton shared by losses: for r < n, the row offsets ra (f32 rows) and rb (second input). */
+function rowLoop(k: KernelContext, body: string): string {
+  const [a, b] = k.ins;
+  const width = size(a.shape) / a.shape[0];
+  const bStride = b.dtype === "i32" ? 4 : width * 4;
+  return `{
+    for (let r = 0; r < n; r++) {
+      const pa = ${k.at(a)} + r * ${width * 4};
+      const pb = ${k.at(b)} + r * ${bStride};
+      ${body}
+    }
+  }`;
+}
+/** A loss gradient kernel: zero the result, then fill rows < n. */
+function rowGradLoop(k: KernelContext, body: string): string {
+  const out = k.node;
+  const width = size(out.shape) / out.shape[0];
+  return `{
+    memory.fill(${k.at(out)}, 0, ${size(out.shape) * 4});
+    const scale = load<f32>(${k.at(k.ins[2])}) / <f32>n;
+    ${rowLoop(k, `const po = ${k.at(out)} + r * ${width * 4};\n${body}`)}
+  }`;
+}
+
+function softmaxRow(z: Float64Array): Float64Array {
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+/** The target row of softmax_ce: a class index (i32) or a distribution (f32). */
+function targetRow(t: Float64Array, dtype: DType, width: number): Float64Array {
+  if (dtype === "f32") return t;
+  const row = new Float64Array(width);
+  row[t[0]] = 1;
+  return row;
+}
+
+// AssemblyScript fragments for the row losses: max and log-sum-exp over pa[0..w).
+const lseAS = (w: number): string => `
+      let mx = load<f32>(pa);
+      for (let j = 1; j < ${w}; j++) mx = max(mx, load<f32>(pa + j * 4));
+      let se: f32 = 0;
+      for (let j = 0; j < ${w}; j++) se += Mathf.exp(load<f32>(pa + j * 4) - mx);
+      const lse = mx + Mathf.log(se);`;
+const targetAS = (b: Node, j: string): string => (b.dtype === "i32" ? `(load<i32>(pb) == ${j} ? <f32>1 : <f32>0)` : `load<f32>(pb + ${j} * 4)`);
+
+export const ops: Record<OpName, OpDef> = {
+  // ---- sources: values the host writes (inputs, parameters) or the compiler fixes
+  input: { fusion: "opaque", arity: 0, shape: () => "inputs are made by the elaborator", reference() {}, kernel: () => "" },
+  param: { fusion: "opaque", arity: 0, shape: () => "parameters are made by the elaborator", reference() {}, kernel: () => "" },
+  const: {
+    fusion: "elementwise",
+    arity: 0,
+    shape: () => f32([], false),
+    reference: (_, out, { node }) => out.fill(node.attrs.value ?? 0),
+    kernel: (k) => `store<f32>(${k.at(k.node)}, <f32>${k.node.attrs.value});`,
+  },
+
+  // ---- elementwise arithmetic, broadcasting by suffix
+  add: binary(
+    (a, b) => a + b,
+    (a, b) => `${a} + ${b}`,
+    (g, node, gy) => node.inputs.map((x) => g.unbroadcast(gy, g.node(x))),
+  ),
+  sub: binary(
+    (a, b) => a - b,
+    (a, b) => `${a} - ${b}`,
+    (g, node, gy) => [g.unbroadcast(gy, g.node(node.inputs[0])), g.unbroadcast(g.op("neg", [gy]), g.node(node.inputs[1]))],
+  ),
+  mul: binary(
+    (a, b) => a * b,
+    (a, b) => `${a} * ${b}`,
+    (g, node, gy) => {
+      const [a, b] = node.inputs;
+      return [g.unbroadcast(g.op("mul", [gy, b]), g.node(a)), g.unbroadcast(g.op("mul", [gy, a]), g.node(b))];
+    },
+  ),
+  div: binary(
+    (a, b) => a / b,
+    (a, b) => `${a} / ${b}`,
+    (g, node, gy) => {
+      const [a, b] = node.inputs;
+      const ga = g.op("div", [gy, b]);
+      const gb = g.op("neg", [g.op("mul", [ga, node.id])]);
+      return [g.unbroadcast(ga, g.node(a)), g.unbroadcast(g.op("div", [gb, b]), g.node(b))];
+    },
+  ),
+  neg: unary(
+    (x) => -x,
+    (x) => `-${x}`,
+    (g, _node, gy) => [g.op("neg", [gy])],
+  ),
+
+  // ---- activations (y = f(x)); each derivative is its own elementwise op
+  identity: unary(
+    (x) => x,
+    (x) => x,
+    (_g, _node, gy) => [gy],
+  ),
+  sigmoid: unary(
+    (x) => 1 / (1 + Math.exp(-x)),
+    (x) => `<f32>1 / (<f32>1 + Mathf.exp(-${x}))`,
+    (g, node, gy) => [g.op("sigmoid_grad", [node.id, gy])],
+  ),
+  tanh: unary(
+    Math.tanh,
+    (x) => `Mathf.tanh(${x})`,
+    (g, node, gy) => [g.op("tanh_grad", [node.id, gy])],
+  ),
+  relu: unary(
+    (x) => Math.max(x, 0),
+    (x) => `max(${x}, <f32>0)`,
+    (g, node, gy) => [g.op("relu_grad", [node.inputs[0], gy])],
+  ),
+  // hardlim: 1 for x >= 0, so step(0) = 1 (the chapter's worked example needs a value at 0).
+  // It has no useful derivative; autodiff refuses it and points at `rule: perceptron`.
+  step: unary(
+    (x) => (x >= 0 ? 1 : 0),
+    (x) => `(${x} >= <f32>0 ? <f32>1 : <f32>0)`,
+  ),
+  exp: unary(
+    Math.exp,
+    (x) => `Mathf.exp(${x})`,
+    (g, node, gy) => [g.op("mul", [gy, node.id])],
+  ),
+  log: unary(
+    Math.log,
+    (x) => `Mathf.log(${x})`,
+    (g, node, gy) => [g.op("div", [gy, node.inputs[0]])],
+  ),
+  sin: unary(Math.sin, (x) => `Mathf.sin(${x})`),
+  sigmoid_grad: derivative(
+    (y, g) => g * y * (1 - y),
+    (y, g) => `${g} * ${y} * (<f32>1 - ${y})`,
+  ),
+  tanh_grad: derivative(
+    (y, g) => g * (1 - y * y),
+    (y, g) => `${g} * (<f32>1 - ${y} * ${y})`,
+  ),
+  relu_grad: derivative(
+    (x, g) => (x > 0 ? g : 0),
+    (x, g) => `(${x} > <f32>0 ? ${g} : <f32>0)`,
+  ),
+
+  // ---- softmax over the last axis; y = softmax(x), dx = y * (gy - sum(gy * y))
+  softmax: {
+    fusion: "reduction",
+    arity: 1,
+    shape: ([x]) => f32(x.shape, x.batched),
+    grad: (g, node, gy) => [g.op("softmax_grad", [node.id, gy])],
+    reference(ins, out, { node }) {
+      const w = node.shape[node.shape.length - 1];
+      for (let r = 0; r < out.length / w; r++) out.set(softmaxRow(ins[0].subarray(r * w, (r + 1) * w)), r * w);
+    },
+    kernel(k) {
+      const w = k.node.shape[k.node.shape.length - 1];
+      return `for (let r = 0; r < ${size(k.node.shape) / w}; r++) {
+      const pa = ${k.at(k.ins[0])} + r * ${w * 4};
+      const po = ${k.at(k.node)} + r * ${w * 4};
+      ${lseAS(w)}
+      for (let j = 0; j < ${w}; j++) store<f32>(po + j * 4, Mathf.exp(load<f32>(pa + j * 4) - lse));
+    }`;
+    },
+  },
+  softmax_grad: {
+    fusion: "reduction",
+    arity: 2,
+    shape: same,
+    reference(ins, out, { node }) {
+      const w = node.shape[node.shape.length - 1];
+      const [y, gy] = ins;
+      for (let r = 0; r < out.length / w; r++) {
+        let dot = 0;
+        for (let j = 0; j < w; j++) dot += y[r * w + j] * gy[r * w + j];
+        for (let j = 0; j < w; j++) out[r * w + j] = y[r * w + j] * (gy[r * w + j] - dot);
+      }
+    },
+    kernel(k) {
+      const w = k.node.shape[k.node.shape.length - 1];
+      const [y, gy] = k.ins.map((x) => k.at(x));
+      return `for (let r = 0; r < ${size(k.node.shape) / w}; r++) {
+      const o = r * ${w * 4};
+      let dot: f32 = 0;
+      for (let j = 0; j < ${w * 4}; j += 4) dot += load<f32>(${y} + o + j) * load<f32>(${gy} + o + j);
+      for (let j = 0; j < ${w * 4}; j += 4) store<f32>(${k.at(k.node)} + o + j, load<f32>(${y} + o + j) * (load<f32>(${gy} + o + j) - dot));
+    }`;
+    },
+  },
+
+  // ---- C = op(A) op(B), 2-D; ta/tb read A or B transposed (for the backward pass)
+  matmul: {
+    fusion: "output-fusable",
+    arity: 2,
+    shape([a, b], attrs) {
+      const [m, ka] = attrs.ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+      const [kb, n] = attrs.tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+      if (a.shape.length !== 2 || b.shape.length !== 2) return `matmul takes 2-D operands, got ${show(a)} and ${show(b)}`;
+      if (ka !== kb) return `${show(a)} times ${show(b)}: inner sizes ${ka} and ${kb} differ`;
+      return f32([m, n], a.batched && !attrs.ta);
+    },
+    flops: (node, [a]) => 2 * size(node.shape) * (node.attrs.ta ? a.shape[0] : a.shape[1]),
+    grad(g, node, gy) {
+      const [a, b] = node.inputs;
+      return [g.op("matmul", [gy, b], { tb: true }), g.op("matmul", [a, gy], { ta: true })];
+    },
+    reference(ins, out, { node, ins: [a] }) {
+      const [m, n] = node.shape;
+      const k = node.attrs.ta ? a.shape[0] : a.shape[1];
+      const [A, B] = ins;
+      const ai = (i: number, p: number) => (node.attrs.ta ? p * m + i : i * k + p);
+      const bi = (p: number, j: number) => (node.attrs.tb ? j * k + p : p * n + j);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += A[ai(i, p)] * B[bi(p, j)];
+          out[i * n + j] = s;
+        }
+      }
+    },
+    kernel({ node, ins: [a, b], at }) {
+      const [m, n] = node.shape;
+      const k = node.attrs.ta ? a.shape[0] : a.shape[1];
+      const variant = node.attrs.ta ? "gemm_tn" : node.attrs.tb ? "gemm_nt" : "gemm_nn";
+      return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k});`;
+    },
+  },
+
+  // ---- sum over leading axes down to the node's own (suffix) shape: the gradient of broadcasting
+  sum_leading: {
+    fusion: "reduction",
+    arity: 1,
+    shape: (_, attrs) => f32(attrs.to ?? [], false),
+    reference(ins, out) {
+      out.fill(0);
+      for (let i = 0; i < ins[0].length; i++) out[i % out.length] += ins[0][i];
+    },
+    kernel({ node, ins: [x], at }) {
+      const inner = size(node.shape);
+      return `memory.fill(${at(node)}, 0, ${inner * 4});
+    for (let r = 0; r < ${size(x.shape) / inner}; r++) {
+      for (let j = 0; j < ${inner * 4}; j += 4) {
+        store<f32>(${at(node)} + j, load<f32>(${at(node)} + j) + load<f32>(${at(x)} + r * ${inner * 4} + j));
+      }
+    }`;
+    },
+  },
+
+  // ---- losses, mean over rows; and their gradients (inputs: a, b, upstream scalar g)
+  mse: {
+    fusion: "reduction",
+    arity: 2,
+    shape: lossShape,
+    grad: (g, node, gy) => {
+      const gyp = g.op("mse_grad", [...node.inputs, gy]);
+      return [gyp, g.op("neg", [gyp])];
+    },
+    reference: (ins, out, ctx) => {
+      out[0] = rowLoss(ins, ctx, ([y, t], w) => y.reduce((s, v, j) => s + (v - t[j]) ** 2, 0) / w);
+    },
+    kernel: (k) => {
+      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
+      return `{
+    let total: f32 = 0;
+    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const d = load<f32>(pa + j) - load<f32>(pb + j); total += d * d; }`)}
+    store<f32>(${k.at(k.node)}, total / <f32>(n * ${w}));
+  }`;
+    },
+  },
+  mse_grad: {
+    fusion: "reduction",
+    arity: 3,
+    shape: lossGradShape,
+    reference(ins, out, ctx) {
+      const w = out.length / ctx.node.shape[0];
+      out.fill(0);
+      for (let i = 0; i < ctx.n * w; i++) out[i] = (2 * ins[2][0] * (ins[0][i] - ins[1][i])) / (ctx.n * w);
+    },
+    kernel(k) {
+      const w = size(k.node.shape) / k.node.shape[0];
+      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, <f32>2 * scale * (load<f32>(pa + j) - load<f32>(pb + j)) / <f32>${w});`);
+    },
+  },
+  // logits [B, C]; target: class index [B] (i32) or distribution [B, C]
+  softmax_ce: {
+    fusion: "reduction",
+    arity: 2,
+    shape([z, t]) {
+      if (!z.batched || z.shape.length !== 2) return `logits must be [B, classes], got ${show(z)}`;
+      if (t.dtype === "i32") return t.shape.length === 1 ? f32([], false) : `class labels must be [B], got ${show(t)}`;
+      return lossShape([z, t]);
+    },
+    grad: (g, node, gy) => [g.op("softmax_ce_grad", [...node.inputs, gy]), null],
+    reference: (ins, out, ctx) => {
+      out[0] = rowLoss(ins, ctx, ([z, t], w) => {
+        const p = softmaxRow(z);
+        return targetRow(t, ctx.ins[1].dtype, w).reduce((s, tj, j) => s - (tj ? tj * Math.log(p[j]) : 0), 0);
+      });
+    },
+    kernel: (k) => {
+      const w = k.ins[0].shape[1];
+      const b = k.ins[1];
+      const body =
+        b.dtype === "i32"
+          ? `total += lse - load<f32>(pa + load<i32>(pb) * 4);`
+          : `for (let j = 0; j < ${w}; j++) total += load<f32>(pb + j * 4) * (lse - load<f32>(pa + j * 4));`;
+      return `{
+    let total: f32 = 0;
+    ${rowLoop(k, lseAS(w) + body)}
+    store<f32>(${k.at(k.node)}, total / <f32>n);
+  }`;
+    },
+  },
+  softmax_ce_grad: {
+    fusion: "reduction",
+    arity: 3,
+    shape: lossGradShape,
+    reference(ins, out, ctx) {
+      const w = ctx.node.shape[1];
+      out.fill(0);
+      for (let r = 0; r < ctx.n; r++) {
+        const p = softmaxRow(ins[0].subarray(r * w, (r + 1) * w));
+        const t = targetRow(ctx.ins[1].dtype === "i32" ? ins[1].subarray(r, r + 1) : ins[1].subarray(r * w, (r + 1) * w), ctx.ins[1].dtype, w);
+        for (let j = 0; j < w; j++) out[r * w + j] = (ins[2][0] * (p[j] - t[j])) / ctx.n;
+      }
+    },
+    kernel(k) {
+      const w = k.node.shape[1];
+      return rowGradLoop(
+        k,
+        `${lseAS(w)}
+      for (let j = 0; j < ${w}; j++) store<f32>(po + j * 4, scale * (Mathf.exp(load<f32>(pa + j * 4) - lse) - ${targetAS(k.ins[1], "j")}));`,
+      );
+    },
+  },
+  // H(p, q) = -sum p log q, on given distributions p (true) and q (predicted)
+  cross_entropy: {
+    fusion: "reduction",
+    arity: 2,
+    shape: lossShape,
+    grad: (g, node, gy) => [0, 1].map((wrt) => g.op("cross_entropy_grad", [...node.inputs, gy], { wrt })),
+    reference: (ins, out, ctx) => {
+      out[0] = rowLoss(ins, ctx, ([p, q]) => p.reduce((s, pj, j) => s - (pj ? pj * Math.log(q[j]) : 0), 0));
+    },
+    kernel: (k) => {
+      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
+      return `{
+    let total: f32 = 0;
+    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const p = load<f32>(pa + j); if (p != 0) total -= p * Mathf.log(load<f32>(pb + j)); }`)}
+    store<f32>(${k.at(k.node)}, total / <f32>n);
+  }`;
+    },
+  },
+  cross_entropy_grad: {
+    fusion: "reduction",
+    arity: 3,
+    shape: lossGradShape,
+    reference(ins, out, ctx) {
+      const [p, q, g] = ins;
+      out.fill(0);
+      const w = out.length / ctx.node.shape[0];
+      for (let i = 0; i < ctx.n * w; i++) out[i] = (g[0] * (ctx.node.attrs.wrt ? -p[i] / q[i] : -Math.log(q[i]))) / ctx.n;
+    },
+    kernel(k) {
+      const w = size(k.node.shape) / k.node.shape[0];
+      const d = k.node.attrs.wrt ? "-load<f32>(pa + j) / load<f32>(pb + j)" : "-Mathf.log(load<f32>(pb + j))";
+      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, scale * (${d}));`);
+    },
+  },
+  // D_KL(p || q) = sum p log(p / q), with 0 log 0 = 0
+  kl_div: {
+    fusion: "reduction",
+    arity: 2,
+    shape: lossShape,
+    grad: (g, node, gy) => [0, 1].map((wrt) => g.op("kl_div_grad", [...node.inputs, gy], { wrt })),
+    reference: (ins, out, ctx) => {
+      out[0] = rowLoss(ins, ctx, ([p, q]) => p.reduce((s, pj, j) => s + (pj ? pj * Math.log(pj / q[j]) : 0), 0));
+    },
+    kernel: (k) => {
+      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
+      return `{
+    let total: f32 = 0;
+    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const p = load<f32>(pa + j); if (p != 0) total += p * Mathf.log(p / load<f32>(pb + j)); }`)}
+    store<f32>(${k.at(k.node)}, total / <f32>n);
+  }`;
+    },
+  },
+  kl_div_grad: {
+    fusion: "reduction",
+    arity: 3,
+    shape: lossGradShape,
+    reference(ins, out, ctx) {
+      const [p, q, g] = ins;
+      out.fill(0);
+      const w = out.length / ctx.node.shape[0];
+      for (let i = 0; i < ctx.n * w; i++) {
+        const d = ctx.node.attrs.wrt ? -p[i] / q[i] : p[i] ? Math.log(p[i] / q[i]) + 1 : 0;
+        out[i] = (g[0] * d) / ctx.n;
+      }
+    },
+    kernel(k) {
+      const w = size(k.node.shape) / k.node.shape[0];
+      const d = k.node.attrs.wrt
+        ? "-load<f32>(pa + j) / load<f32>(pb + j)"
+        : "(load<f32>(pa + j) != 0 ? Mathf.log(load<f32>(pa + j) / load<f32>(pb + j)) + <f32>1 : <f32>0)";
+      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, scale * (${d}));`);
+    },
+  },
+
+  // ---- the perceptron rule's error signal: y - t on rows < n, zero on padding rows
+  residual: {
+    fusion: "reduction",
+    arity: 2,
+    shape: same,
+    reference(ins, out, ctx) {
+      const w = out.length / ctx.node.shape[0];
+      out.fill(0);
+      for (let i = 0; i < ctx.n * w; i++) out[i] = ins[0][i] - ins[1][i];
+    },
+    kernel(k) {
+      const w = size(k.node.shape) / k.node.shape[0];
+      return `memory.fill(${k.at(k.node)}, 0, ${size(k.node.shape) * 4});
+    for (let i = 0; i < n * ${w * 4}; i += 4) store<f32>(${k.at(k.node)} + i, load<f32>(${k.at(k.ins[0])} + i) - load<f32>(${k.at(k.ins[1])} + i));`;
+    },
+  },
+};
+
+export const opDef = (name: OpName): OpDef => ops[name];
+export const isMap = (def: OpDef): def is MapOp => "map" in def;

@@ -1,0 +1,234 @@
+// Training data from a model's `data` statement. Sources, each binding model
+// inputs by name:
+//   inline(x: [[0, 1], ...], t: [1, ...])          literal rows
+//   function(x: [low, high], t: sin, n: 200)        t = f(x) on an even grid of n points
+//   csv("file.csv", x: [col, ...], label: col, test: 0.2, normalize: true)
+// Runtime-neutral: file text comes through `readText`, supplied by the caller.
+
+import { parse as parseCsv } from "csv-parse/sync";
+import type { DataSpec, Manifest, SourceSpan, TensorInfo } from "./manifest.ts";
+import type { Dataset } from "./model.ts";
+import { Rng } from "./random.ts";
+
+export interface Split {
+  train: Dataset;
+  /** Held out for evaluation; absent when the source has no split. */
+  test?: Dataset;
+}
+
+/** A data problem, located in the .nn file (span) or in the data file (file, line). */
+export class DataError extends Error {
+  constructor(
+    message: string,
+    readonly span?: SourceSpan,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface DataIO {
+  /** Resolves a path written in the .nn file (relative to it) and returns the file's text. */
+  readText(path: string): string;
+}
+
+const functions: Record<string, (x: number) => number> = {
+  sin: Math.sin,
+  cos: Math.cos,
+  exp: Math.exp,
+  tanh: Math.tanh,
+  square: (x) => x * x,
+  identity: (x) => x,
+};
+
+export function loadData(manifest: Manifest, io: DataIO, path?: string): Split {
+  const spec = manifest.data;
+  if (!spec) throw new DataError(`model \`${manifest.model}\` has no \`data\` statement; give the data with --data`);
+  switch (spec.kind) {
+    case "inline":
+      return { train: inline(spec, manifest) };
+    case "function":
+      return { train: grid(spec, manifest) };
+    case "csv":
+      return csv(spec, manifest, io, path);
+    default:
+      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function or csv`, spec.span);
+  }
+}
+
+type Arg = DataSpec["args"][string];
+
+function inputsOf(spec: DataSpec, manifest: Manifest, options: string[]): [TensorInfo, Arg][] {
+  for (const [name, arg] of Object.entries(spec.args)) {
+    if (!options.includes(name) && !manifest.inputs.some((i) => i.name === name)) {
+      const known = [...manifest.inputs.map((i) => i.name), ...options].filter((k) => !k.startsWith("_"));
+      throw new DataError(`\`${name}\` is not an input of the model; expected one of ${known.join(", ")}`, arg.span);
+    }
+  }
+  return manifest.inputs.map((input) => {
+    const arg = spec.args[input.name];
+    if (!arg) throw new DataError(`the data source gives no values for input \`${input.name}\``, spec.span);
+    return [input, arg];
+  });
+}
+
+const width = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+
+function column(input: TensorInfo, count: number): Float32Array | Int32Array {
+  return input.dtype === "i32" ? new Int32Array(count * width(input)) : new Float32Array(count * width(input));
+}
+
+function checkClass(input: TensorInfo, value: number, where: () => DataError): void {
+  if (input.classes !== undefined && !(Number.isInteger(value) && value >= 0 && value < input.classes)) throw where();
+}
+
+function inline(spec: DataSpec, manifest: Manifest): Dataset {
+  const bound = inputsOf(spec, manifest, []);
+  const rows = bound.map(([input, arg]) => {
+    if (!Array.isArray(arg.value)) throw new DataError(`\`${input.name}\` needs a list of samples`, arg.span);
+    return arg.value as unknown[];
+  });
+  const count = rows[0].length;
+  const columns: Dataset["columns"] = {};
+  bound.forEach(([input, arg], k) => {
+    if (rows[k].length !== count) throw new DataError(`\`${input.name}\` has ${rows[k].length} samples but \`${bound[0][0].name}\` has ${count}`, arg.span);
+    const col = column(input, count);
+    rows[k].forEach((sample, r) => {
+      const values = [sample].flat(Number.POSITIVE_INFINITY);
+      if (values.length !== width(input) || values.some((v) => typeof v !== "number")) {
+        throw new DataError(`sample ${r + 1} of \`${input.name}\` should be ${width(input)} number(s) (shape [${input.shape}])`, arg.span);
+      }
+      values.forEach((v, j) => {
+        checkClass(
+          input,
+          v as number,
+          () => new DataError(`sample ${r + 1} of \`${input.name}\` is ${v}, not a class in 0..${(input.classes ?? 0) - 1}`, arg.span),
+        );
+        col[r * width(input) + j] = v as number;
+      });
+    });
+    columns[input.name] = col;
+  });
+  return { count, columns };
+}
+
+function grid(spec: DataSpec, manifest: Manifest): Dataset {
+  const [[x, range], [t, fn]] = inputsOf(spec, manifest, ["n"]);
+  const n = (spec.args.n?.value as number | undefined) ?? 100;
+  const [low, high] = range.value as number[];
+  if (!Array.isArray(range.value) || range.value.length !== 2 || typeof low !== "number" || typeof high !== "number" || !(high > low)) {
+    throw new DataError(`\`${x.name}\` must be a range [low, high] with low < high`, range.span);
+  }
+  const f = functions[fn.value as string];
+  if (!f) throw new DataError(`\`${fn.value}\` is not a known function; expected one of ${Object.keys(functions).join(", ")}`, fn.span);
+  if (!Number.isInteger(n) || n < 2) throw new DataError("`n` must be a whole number >= 2", spec.args.n?.span ?? spec.span);
+  if (width(x) !== 1 || width(t) !== 1)
+    throw new DataError(`a function source feeds one number per sample; \`${x.name}\` and \`${t.name}\` must have shape [1]`, spec.span);
+  const xs = Float32Array.from({ length: n }, (_, i) => low + ((high - low) * i) / (n - 1));
+  return { count: n, columns: { [x.name]: xs, [t.name]: xs.map(f) } };
+}
+
+function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string): Split {
+  const fileArg = spec.args._0;
+  if (!fileArg || typeof fileArg.value !== "string") throw new DataError('csv needs a file name first, such as csv("data.csv", ...)', spec.span);
+  const file = override ?? fileArg.value;
+  let text: string;
+  try {
+    text = io.readText(file);
+  } catch (e) {
+    throw new DataError(`cannot read ${file}: ${(e as Error).message}`, override ? undefined : fileArg.span);
+  }
+  let records: string[][];
+  try {
+    records = parseCsv(text, { skip_empty_lines: true, trim: true }) as string[][];
+  } catch (e) {
+    const err = e as { message: string; lines?: number };
+    throw new DataError(err.message, undefined, file, err.lines);
+  }
+  const [header, ...rows] = records;
+  if (!header || rows.length === 0) throw new DataError("the file has no header line or no rows", undefined, file, 1);
+  const bound = inputsOf(spec, manifest, ["_0", "test", "normalize"]);
+  const columns: Dataset["columns"] = {};
+  for (const [input, arg] of bound) {
+    const names = [arg.value].flat() as string[];
+    const indices = names.map((name) => {
+      const i = header.indexOf(String(name));
+      if (i < 0) throw new DataError(`${file} has no column \`${name}\`; its columns are ${header.join(", ")}`, arg.span);
+      return i;
+    });
+    if (indices.length !== width(input))
+      throw new DataError(`\`${input.name}\` has shape [${input.shape}], so it needs ${width(input)} column(s), not ${indices.length}`, arg.span);
+    const col = column(input, rows.length);
+    const classes = input.dtype === "i32" ? classIndex(rows.map((r) => r[indices[0]])) : null;
+    rows.forEach((row, r) => {
+      indices.forEach((ci, j) => {
+        const cell = row[ci];
+        const value = classes ? (classes.get(cell) as number) : Number(cell);
+        const line = r + 2;
+        if (cell === undefined || cell === "" || Number.isNaN(value))
+          throw new DataError(`\`${cell ?? ""}\` in column \`${header[ci]}\` is not a number`, undefined, file, line);
+        checkClass(input, value, () => new DataError(`label \`${cell}\` is class ${value}, but the model has ${input.classes} classes`, undefined, file, line));
+        col[r * width(input) + j] = value;
+      });
+    });
+    columns[input.name] = col;
+  }
+  const all: Dataset = { count: rows.length, columns };
+  const fraction = (spec.args.test?.value as number | undefined) ?? 0;
+  if (typeof fraction !== "number" || fraction < 0 || fraction >= 1) throw new DataError("`test` must be a fraction in [0, 1)", spec.args.test?.span);
+  const split = splitData(all, fraction, manifest.train.seed);
+  if (spec.args.normalize?.value === true)
+    normalize(
+      split,
+      manifest.inputs.filter((i) => i.name !== manifest.loss.target),
+    );
+  return split;
+}
+
+/** Label strings to class numbers: numbers stay themselves, names are numbered in sorted order. */
+function classIndex(cells: string[]): Map<string, number> {
+  const unique = [...new Set(cells)];
+  if (unique.every((c) => /^\d+$/.test(c))) return new Map(unique.map((c) => [c, Number(c)]));
+  return new Map(unique.sort().map((c, i) => [c, i]));
+}
+
+function splitData(all: Dataset, fraction: number, seed: number): Split {
+  if (fraction === 0) return { train: all };
+  const order = Int32Array.from({ length: all.count }, (_, i) => i);
+  new Rng(seed + 2).shuffle(order);
+  const testCount = Math.round(all.count * fraction);
+  const take = (ids: Int32Array): Dataset => ({
+    count: ids.length,
+    columns: Object.fromEntries(
+      Object.entries(all.columns).map(([name, col]) => {
+        const w = col.length / all.count;
+        const out = new (col.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(ids.length * w);
+        ids.forEach((id, r) => {
+          out.set(col.subarray(id * w, (id + 1) * w), r * w);
+        });
+        return [name, out];
+      }),
+    ),
+  });
+  return { train: take(order.subarray(testCount)), test: take(order.subarray(0, testCount)) };
+}
+
+/** Scales every f32 input feature to zero mean and unit variance, with the training split's statistics. */
+function normalize(split: Split, inputs: TensorInfo[]): void {
+  for (const input of inputs.filter((i) => i.dtype === "f32" && i.name in split.train.columns)) {
+    const w = width(input);
+    const train = split.train.columns[input.name];
+    for (let j = 0; j < w; j++) {
+      let mean = 0;
+      for (let r = 0; r < split.train.count; r++) mean += train[r * w + j] / split.train.count;
+      let variance = 0;
+      for (let r = 0; r < split.train.count; r++) variance += (train[r * w + j] - mean) ** 2 / split.train.count;
+      const std = Math.sqrt(variance) || 1;
+      for (const set of [split.train, split.test]) {
+        const col = set?.columns[input.name];
+        if (col) for (let r = 0; r < (set as Dataset).count; r++) col[r * w + j] = (col[r * w + j] - mean) / std;
+      }
+    }
+  }
+}

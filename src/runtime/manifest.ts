@@ -1,0 +1,55 @@
+// The manifest: what a compiled model says about itself, stored as JSON in
+// the "nnc.manifest" custom section of its .wasm. Everything the host needs
+// to feed, train and read a model comes from here.
+
+import type { Init, TrainConfig } from "../../compiler/ir/graph.ts";
+
+export const MANIFEST_SECTION = "nnc.manifest";
+export const MANIFEST_VERSION = 1;
+
+export interface TensorInfo {
+  name: string;
+  /** Per-sample shape (without the batch dimension). */
+  shape: number[];
+  dtype: "f32" | "i32";
+  /** Byte offset in linear memory of the whole batch, row-major. */
+  offset: number;
+  classes?: number;
+}
+
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  /** Byte offset of its gradient (update direction) after backward(); -1 if it gets none. */
+  grad: number;
+  init: Init;
+  fanIn: number;
+  fanOut: number;
+}
+
+export interface DataSpec {
+  kind: string;
+  args: Record<string, { value: unknown; span: SourceSpan }>;
+  span: SourceSpan;
+}
+
+export interface SourceSpan {
+  source: string;
+  start: { offset: number; line: number; column: number };
+  end: { offset: number; line: number; column: number };
+}
+
+export interface Manifest {
+  version: number;
+  model: string;
+  batch: number;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  params: ParamEntry[];
+  /** The loss op, and the input it compares predictions with (for metrics). */
+  loss: { offset: number; kind: string; target: string | null };
+  train: TrainConfig;
+  data: DataSpec | null;
+  memoryBytes: number;
+}

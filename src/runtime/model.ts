@@ -1,0 +1,229 @@
+// A compiled model, loaded: feeds batches into its linear memory, runs the
+// exported training step, evaluates, predicts, and reads or writes weights.
+// Runtime-neutral: no Node APIs, so the same code runs in browsers and Deno.
+
+import { initialValues } from "./init.ts";
+import { MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type TensorInfo } from "./manifest.ts";
+import { Rng } from "./random.ts";
+
+/** Samples by input name, each row-major [count, ...shape]. */
+export interface Dataset {
+  count: number;
+  columns: Record<string, Float32Array | Int32Array>;
+}
+
+export interface Metrics {
+  loss: number;
+  accuracy?: number;
+  mse?: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  /** Mean training loss over the epoch. */
+  loss: number;
+  /** On the test data (or the training data when there is none), after the epoch. */
+  metrics: Metrics;
+  /** Time spent in training steps, evaluation excluded. */
+  seconds: number;
+}
+
+export interface FitOptions {
+  epochs?: number;
+  seed?: number;
+  /** Evaluated after each epoch; the training data when absent. */
+  test?: Dataset;
+  onEpoch?: (report: EpochReport) => void;
+  onBatch?: (epoch: number, samplesDone: number, meanLoss: number) => void;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  predict(n: number): void;
+  forward(n: number): number;
+  backward(n: number): void;
+  update(): void;
+  train_step(n: number): number;
+}
+
+export class ModelError extends Error {}
+
+const rowSize = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+
+export class Model {
+  /** Training steps taken since loading. */
+  steps = 0;
+
+  private constructor(
+    readonly manifest: Manifest,
+    private readonly exports: Exports,
+  ) {}
+
+  static async load(wasm: BufferSource | WebAssembly.Module): Promise<Model> {
+    const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
+    const sections = WebAssembly.Module.customSections(module, MANIFEST_SECTION);
+    if (sections.length !== 1) throw new ModelError(`not an nnc model: the .wasm has no "${MANIFEST_SECTION}" section`);
+    const manifest = JSON.parse(new TextDecoder().decode(sections[0])) as Manifest;
+    if (manifest.version !== MANIFEST_VERSION)
+      throw new ModelError(`manifest version ${manifest.version} is not supported (this runtime reads version ${MANIFEST_VERSION})`);
+    const instance = await WebAssembly.instantiate(module, {});
+    const model = new Model(manifest, instance.exports as unknown as Exports);
+    model.initialize(manifest.train.seed);
+    return model;
+  }
+
+  /** Draws every parameter from its initialiser with a generator seeded by `seed`. */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    for (const p of this.manifest.params) {
+      const count = p.shape.reduce((a, b) => a * b, 1);
+      this.f32(p.offset, count).set(initialValues(p.init, count, p.fanIn, p.fanOut, rng));
+    }
+  }
+
+  getWeights(): Record<string, Float32Array> {
+    return Object.fromEntries(
+      this.manifest.params.map((p) => [
+        p.name,
+        this.f32(
+          p.offset,
+          p.shape.reduce((a, b) => a * b, 1),
+        ).slice(),
+      ]),
+    );
+  }
+
+  setWeights(weights: Record<string, Float32Array>): void {
+    for (const p of this.manifest.params) {
+      const values = weights[p.name];
+      const count = p.shape.reduce((a, b) => a * b, 1);
+      if (!values) throw new ModelError(`weights for \`${p.name}\` are missing`);
+      if (values.length !== count) throw new ModelError(`\`${p.name}\` has ${count} values in this model, but ${values.length} were given`);
+      this.f32(p.offset, count).set(values);
+    }
+  }
+
+  /** One optimisation step on rows [start, start + n) of `data` in `order`; returns the batch loss. */
+  trainBatch(data: Dataset, order: ArrayLike<number>, start: number): number {
+    const n = this.feed(data, order, start, this.manifest.inputs);
+    this.steps++;
+    const loss = this.exports.train_step(n);
+    if (!Number.isFinite(loss)) throw new ModelError(`the loss became ${loss} at training step ${this.steps}; try a smaller learning rate`);
+    return loss;
+  }
+
+  /** One pass over the data in batches, in an order shuffled by rng (if any); returns the mean loss. */
+  trainEpoch(data: Dataset, rng: Rng | null, onBatch?: (done: number, loss: number) => void): number {
+    const order = Int32Array.from({ length: data.count }, (_, i) => i);
+    if (rng) rng.shuffle(order);
+    let total = 0;
+    for (let start = 0; start < data.count; start += this.manifest.batch) {
+      const n = Math.min(this.manifest.batch, data.count - start);
+      total += this.trainBatch(data, order, start) * n;
+      onBatch?.(start + n, total / (start + n));
+    }
+    return total / data.count;
+  }
+
+  /** Trains for the manifest's epochs (or `epochs`), shuffling with its seed (or `seed`), evaluating after each epoch. */
+  fit(train: Dataset, options: FitOptions = {}): EpochReport[] {
+    const cfg = this.manifest.train;
+    const rng = cfg.shuffle ? new Rng((options.seed ?? cfg.seed) + 1) : null;
+    const reports: EpochReport[] = [];
+    for (let epoch = 1; epoch <= (options.epochs ?? cfg.epochs); epoch++) {
+      const t0 = performance.now();
+      const loss = this.trainEpoch(train, rng, options.onBatch && ((done, l) => options.onBatch?.(epoch, done, l)));
+      const seconds = (performance.now() - t0) / 1000;
+      const report = { epoch, loss, metrics: this.evaluate(options.test ?? train), seconds };
+      reports.push(report);
+      options.onEpoch?.(report);
+    }
+    return reports;
+  }
+
+  /** Loss and the manifest's metrics over a whole data set, without training. */
+  evaluate(data: Dataset): Metrics {
+    const { batch, train, outputs } = this.manifest;
+    const target = this.targetInput();
+    const out = outputs[0];
+    const width = rowSize(out);
+    const order = Int32Array.from({ length: data.count }, (_, i) => i);
+    let loss = 0;
+    let correct = 0;
+    let squared = 0;
+    for (let start = 0; start < data.count; start += batch) {
+      const n = this.feed(data, order, start, this.manifest.inputs);
+      loss += this.exports.forward(n) * n;
+      const pred = this.f32(out.offset, n * width);
+      const t = target && data.columns[target.name];
+      if (!t || !target) continue;
+      for (let r = 0; r < n; r++) {
+        const row = pred.subarray(r * width, (r + 1) * width);
+        const tw = rowSize(target);
+        const trow = t.subarray((start + r) * tw, (start + r + 1) * tw);
+        correct += matches(row, trow, target.dtype) ? 1 : 0;
+        if (target.dtype === "f32") for (let j = 0; j < width; j++) squared += (row[j] - trow[j]) ** 2;
+      }
+    }
+    const metrics: Metrics = { loss: loss / data.count };
+    if (train.metrics.includes("accuracy")) metrics.accuracy = correct / data.count;
+    if (train.metrics.includes("mse") && target?.dtype === "f32") metrics.mse = squared / (data.count * width);
+    return metrics;
+  }
+
+  /** The first output for every sample, row-major [count, ...shape]. */
+  predict(data: Dataset): Float32Array {
+    const out = this.manifest.outputs[0];
+    const width = rowSize(out);
+    const result = new Float32Array(data.count * width);
+    const needed = this.manifest.inputs.filter((i) => i.name in data.columns);
+    const order = Int32Array.from({ length: data.count }, (_, i) => i);
+    for (let start = 0; start < data.count; start += this.manifest.batch) {
+      const n = this.feed(data, order, start, needed);
+      this.exports.predict(n);
+      result.set(this.f32(out.offset, n * width), start * width);
+    }
+    return result;
+  }
+
+  /** The input the loss compares predictions with. */
+  private targetInput(): TensorInfo | undefined {
+    return this.manifest.inputs.find((i) => i.name === this.manifest.loss.target);
+  }
+
+  /** Copies rows order[start..start+n) of each input into the batch buffers; zeroes the rest. */
+  private feed(data: Dataset, order: ArrayLike<number>, start: number, inputs: TensorInfo[]): number {
+    const n = Math.min(this.manifest.batch, data.count - start);
+    for (const input of inputs) {
+      const column = data.columns[input.name];
+      if (!column) throw new ModelError(`the data has no values for input \`${input.name}\``);
+      const w = rowSize(input);
+      const dest =
+        input.dtype === "i32"
+          ? new Int32Array(this.exports.memory.buffer, input.offset, this.manifest.batch * w)
+          : this.f32(input.offset, this.manifest.batch * w);
+      for (let r = 0; r < n; r++) {
+        const row = order[start + r];
+        dest.set(column.subarray(row * w, (row + 1) * w), r * w);
+      }
+      dest.fill(0, n * w);
+    }
+    return n;
+  }
+
+  private f32(offset: number, count: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, offset, count);
+  }
+}
+
+function matches(pred: Float32Array, target: Float32Array | Int32Array, dtype: "f32" | "i32"): boolean {
+  if (dtype === "i32") return argmax(pred) === target[0];
+  if (pred.length === 1) return pred[0] >= 0.5 === target[0] >= 0.5;
+  return argmax(pred) === argmax(target);
+}
+
+function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
