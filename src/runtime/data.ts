@@ -177,7 +177,8 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
   const all: Dataset = { count: rows.length, columns };
   const fraction = (spec.args.test?.value as number | undefined) ?? 0;
   if (typeof fraction !== "number" || fraction < 0 || fraction >= 1) throw new DataError("`test` must be a fraction in [0, 1)", spec.args.test?.span);
-  const split = splitData(all, fraction, manifest.train.seed);
+  const label = manifest.inputs.find((i) => i.name === manifest.loss.target && i.dtype === "i32");
+  const split = splitData(all, fraction, manifest.train.seed, label ? (columns[label.name] as Int32Array) : null);
   if (spec.args.normalize?.value === true)
     normalize(
       split,
@@ -193,11 +194,27 @@ function classIndex(cells: string[]): Map<string, number> {
   return new Map(unique.sort().map((c, i) => [c, i]));
 }
 
-function splitData(all: Dataset, fraction: number, seed: number): Split {
+/**
+ * Holds out `fraction` of the samples, chosen with the seed. With class labels
+ * the split is stratified: each class keeps its share in both parts.
+ */
+function splitData(all: Dataset, fraction: number, seed: number, labels: Int32Array | null): Split {
   if (fraction === 0) return { train: all };
-  const order = Int32Array.from({ length: all.count }, (_, i) => i);
-  new Rng(seed + 2).shuffle(order);
-  const testCount = Math.round(all.count * fraction);
+  const rng = new Rng(seed + 2);
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < all.count; i++) {
+    const key = labels ? labels[i] : 0;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  }
+  const test: number[] = [];
+  const train: number[] = [];
+  for (const key of [...groups.keys()].sort((x, y) => x - y)) {
+    const ids = groups.get(key) as number[];
+    rng.shuffle(ids);
+    const cut = Math.round(ids.length * fraction);
+    test.push(...ids.slice(0, cut));
+    train.push(...ids.slice(cut));
+  }
   const take = (ids: Int32Array): Dataset => ({
     count: ids.length,
     columns: Object.fromEntries(
@@ -211,7 +228,7 @@ function splitData(all: Dataset, fraction: number, seed: number): Split {
       }),
     ),
   });
-  return { train: take(order.subarray(testCount)), test: take(order.subarray(0, testCount)) };
+  return { train: take(Int32Array.from(train)), test: take(Int32Array.from(test)) };
 }
 
 /** Scales every f32 input feature to zero mean and unit variance, with the training split's statistics. */
