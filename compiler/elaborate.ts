@@ -226,12 +226,16 @@ class Elaborator {
       const guess = closest(name, known);
       fail("E003", call.callee.span, { name, hint: guess ? `; did you mean \`${guess}\`?` : "" });
     }
-    const bound = this.bind(call, layer.args, name);
+    const specs: ArgSpec[] = layer.named ? [...layer.args, { name: "name", kind: "string", default: null }] : layer.args;
+    const bound = this.bind(call, specs, name);
     // a layer without parameters hands its binding on, so `h = x |> dense(4) |> relu` names the dense `h`
     const inner = layer.named ? null : binding;
     const args: Record<string, ArgValue> = {};
     for (const spec of layer.args) args[spec.name] = this.argValue(spec, bound.get(spec.name) ?? null, scope, inner);
-    const layerName = layer.named ? this.uniqueName(binding ?? name) : (binding ?? name);
+    const given = bound.get("name");
+    const layerName = layer.named
+      ? this.uniqueName(given ? (this.argValue(specs[specs.length - 1], given, scope, null) as string) : (binding ?? name))
+      : (binding ?? name);
     return { kind: "tensor", ref: layer.build(this.context(call, layerName), args) };
   }
 

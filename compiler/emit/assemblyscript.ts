@@ -15,6 +15,8 @@ export interface Layout {
   offsets: number[];
   /** Parameter node id -> byte offset of its optimizer state (momentum velocity). */
   state: Map<number, number>;
+  /** Bytes [stateStart, end) hold all optimizer state. */
+  stateStart: number;
   /** First byte past the arena. */
   end: number;
 }
@@ -31,6 +33,7 @@ export function layout(graph: Graph): Layout {
     return offset;
   });
   const state = new Map<number, number>();
+  const stateStart = at;
   const opt = graph.train.optimizer;
   if (opt.kind === "sgd" && opt.momentum !== 0) {
     for (const param of graph.grads.keys()) {
@@ -38,7 +41,7 @@ export function layout(graph: Graph): Layout {
       at = align(at + size(graph.nodes[param].shape) * 4);
     }
   }
-  return { offsets, state, end: at };
+  return { offsets, state, stateStart, end: at };
 }
 
 export function emitModule(graph: Graph, mem: Layout): string {

@@ -231,9 +231,10 @@ export const ops: Record<OpName, OpDef> = {
     (a, b) => `${a} / ${b}`,
     (g, node, gy) => {
       const [a, b] = node.inputs;
+      // y = a / b: da = gy / b, db = -gy a / b^2 = -(gy / b) y
       const ga = g.op("div", [gy, b]);
       const gb = g.op("neg", [g.op("mul", [ga, node.id])]);
-      return [g.unbroadcast(ga, g.node(a)), g.unbroadcast(g.op("div", [gb, b]), g.node(b))];
+      return [g.unbroadcast(ga, g.node(a)), g.unbroadcast(gb, g.node(b))];
     },
   ),
   neg: unary(

@@ -51,5 +51,7 @@ export interface Manifest {
   loss: { offset: number; kind: string; target: string | null };
   train: TrainConfig;
   data: DataSpec | null;
+  /** Byte range of the optimizer state (zero when training starts). */
+  optimizerState: { offset: number; bytes: number };
   memoryBytes: number;
 }

@@ -72,8 +72,10 @@ export class Model {
     return model;
   }
 
-  /** Draws every parameter from its initialiser with a generator seeded by `seed`. */
+  /** Draws every parameter from its initialiser with a generator seeded by `seed`, and clears the optimizer state. */
   initialize(seed: number): void {
+    const state = this.manifest.optimizerState;
+    new Uint8Array(this.exports.memory.buffer, state.offset, state.bytes).fill(0);
     const rng = new Rng(seed);
     for (const p of this.manifest.params) {
       const count = p.shape.reduce((a, b) => a * b, 1);
@@ -110,6 +112,21 @@ export class Model {
     const loss = this.exports.train_step(n);
     if (!Number.isFinite(loss)) throw new ModelError(`the loss became ${loss} at training step ${this.steps}; try a smaller learning rate`);
     return loss;
+  }
+
+  /** Loss and gradients (update directions) of the first batch of `data`, without updating. */
+  gradients(data: Dataset): { loss: number; grads: Record<string, Float32Array> } {
+    const order = Int32Array.from({ length: data.count }, (_, i) => i);
+    const n = this.feed(data, order, 0, this.manifest.inputs);
+    const loss = this.exports.forward(n);
+    this.exports.backward(n);
+    const grads: Record<string, Float32Array> = {};
+    for (const p of this.manifest.params.filter((p) => p.grad >= 0))
+      grads[p.name] = this.f32(
+        p.grad,
+        p.shape.reduce((a, b) => a * b, 1),
+      ).slice();
+    return { loss, grads };
   }
 
   /** One pass over the data in batches, in an order shuffled by rng (if any); returns the mean loss. */
