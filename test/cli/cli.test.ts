@@ -1,0 +1,113 @@
+// The nnc command as a user runs it: exit codes, files it writes, and
+// located errors without stack traces.
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const root = new URL("../../", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "nnc-cli-"));
+
+async function nnc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("node", [join(root, "bin/nnc.js"), ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe("nnc train, eval, predict", () => {
+  const report = join(dir, "report.json");
+  const weights = join(dir, "perceptron.weights");
+
+  it("train writes a report and weights", async () => {
+    const r = await nnc("train", "examples/perceptron.nn", "--report", report, "--save", weights);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("accuracy 100.00%");
+    const json = JSON.parse(readFileSync(report, "utf8"));
+    expect(json).toMatchObject({ model: "perceptron", epochs: 4, steps: 16, final_loss: 0, metrics: { accuracy: 1 }, params: { "y.w": [2, 1], "y.b": [-1] } });
+    expect(json.seconds).toBeGreaterThan(0);
+    expect(json.samples_per_second).toBeGreaterThan(0);
+  });
+
+  it("eval and predict use the saved weights", async () => {
+    const evaluated = await nnc("eval", "examples/perceptron.nn", "--weights", weights);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ loss: 0, accuracy: 1 });
+    const predicted = await nnc("predict", "examples/perceptron.nn", "--weights", weights);
+    expect(predicted.stdout.trim().split("\n")).toEqual(["0", "0", "1", "1"]);
+  });
+
+  it("--epochs and --seed override the file", async () => {
+    const r = await nnc("train", "examples/xor.nn", "--epochs", "3", "--seed", "5", "--report", report, "--quiet");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ epochs: 3, steps: 3 });
+  });
+});
+
+describe("nnc compile and inspect", () => {
+  it("compile writes a .wasm that carries its manifest", async () => {
+    const out = join(dir, "xor.wasm");
+    const r = await nnc("compile", "examples/xor.nn", "-o", out);
+    expect(r.code).toBe(0);
+    const module = new WebAssembly.Module(readFileSync(out));
+    expect(WebAssembly.Module.imports(module)).toEqual([]);
+    const manifest = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, "nnc.manifest")[0]));
+    expect(manifest.params.map((p: { name: string }) => p.name)).toEqual(["h.w", "h.b", "y.w", "y.b"]);
+  });
+
+  it("inspect shows the graph, parameter count, FLOPs and memory", async () => {
+    const r = await nnc("inspect", "examples/xor.nn");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("%3 = matmul(%0, %2) : f32[B, 4]  # h");
+    expect(r.stdout).toMatch(/parameters: 17 {3}kernels per step: \d+ {3}FLOPs per step: \d+/);
+    expect(r.stdout).toMatch(/arena: \d+ bytes/);
+  });
+});
+
+describe("mistakes get located messages and exit 1", () => {
+  it("a shape error in a .nn file", async () => {
+    const file = join(dir, "bad.nn");
+    writeFileSync(file, "model bad {\n  input x: [2]\n  input t: [3]\n  y = dense(x, 4)\n  loss mse(y, t)\n}\n");
+    const r = await nnc("train", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`--> ${file}:5:8`);
+    expect(r.stderr).toContain("prediction [B, 4] and target [B, 3] differ");
+    noStackTrace(r.stderr);
+  });
+
+  it("a bad value in a data file names the file and line", async () => {
+    const csv = join(dir, "iris.csv");
+    const rows = readFileSync(join(root, "data/iris.csv"), "utf8").split("\n");
+    rows[7] = rows[7].replace(/^[^,]+/, "five");
+    writeFileSync(csv, rows.join("\n"));
+    const r = await nnc("train", "examples/iris.nn", "--data", csv);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${csv}:8: \`five\` in column \`sepal_length\` is not a number\n`);
+  });
+
+  it("a corrupt weights file", async () => {
+    const file = join(dir, "corrupt.weights");
+    writeFileSync(file, "NNCW garbage");
+    const r = await nnc("eval", "examples/perceptron.nn", "--weights", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*corrupt.weights: /);
+    noStackTrace(r.stderr);
+  });
+
+  it("a missing file, an unknown command, an unknown option", async () => {
+    for (const args of [["train", "nope.nn"], ["fly"], ["train", "examples/xor.nn", "--fast"]]) {
+      const r = await nnc(...args);
+      expect(r.code, args.join(" ")).toBe(1);
+      noStackTrace(r.stderr);
+    }
+  });
+});
