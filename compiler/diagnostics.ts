@@ -19,10 +19,12 @@ export const messages = {
   E013: "invalid value for `{name}`: {detail}",
   E014: "block `{name}` is used recursively",
   E015: "`{what}` is only allowed {where}",
-  E016: "the model defines more than one {what}",
+  E016: "the {scope} defines more than one {what}",
   E017: "block `{name}` ends without `return`",
   E018: "{detail}",
+  E019: "syntax error: {detail}",
   E020: "cannot read data: {detail}",
+  E021: "the argument `{name}` is given twice",
 } as const;
 export type Code = keyof typeof messages;
 
@@ -54,30 +56,36 @@ export function fail(code: Code, span: Span, args: Record<string, string | numbe
 }
 
 /**
- * error[E008]: shape mismatch in `add`: ...
- *   --> model.nn:4:7
- *    |
- *  4 |   y = a + b
- *    |       ^^^^^
- *    = note: ...
+ * Renders rustc-style: the primary span with carets, each note's span with
+ * dashes and the note's text.
+ *
+ *   error[E008]: shape mismatch in `+`: [B, 4] and [B, 3] do not match
+ *    --> model.nn:6:7
+ *     |
+ *   6 |   y = a + b
+ *     |       ^^^^^
+ *     |
+ *    ::: model.nn:4:7
+ *     |
+ *   4 |   a = dense(x, 4)
+ *     |       ----------- this is [B, 4]
  */
 export function render(diag: Diagnostic, sources: ReadonlyMap<string, string>): string {
-  const lines = [`error[${diag.code}]: ${diag.message}`, ...excerpt(diag.span, sources, "")];
-  for (const note of diag.notes) lines.push(...excerpt(note.span, sources, note.message));
+  const width = Math.max(...[diag.span, ...diag.notes.map((n) => n.span)].map((s) => String(s.start.line).length));
+  const lines = [`error[${diag.code}]: ${diag.message}`, ...excerpt(diag.span, sources, width, "-->", "^", "")];
+  for (const note of diag.notes) lines.push(`${" ".repeat(width)} |`, ...excerpt(note.span, sources, width, ":::", "-", note.message));
   return lines.join("\n");
 }
 
-function excerpt(span: Span, sources: ReadonlyMap<string, string>, label: string): string[] {
+function excerpt(span: Span, sources: ReadonlyMap<string, string>, width: number, arrow: string, mark: string, label: string): string[] {
   const { line, column } = span.start;
   const text = (sources.get(span.source) ?? "").split("\n")[line - 1] ?? "";
-  const width = span.end.line === line ? Math.max(1, span.end.column - column) : Math.max(1, text.length - column + 1);
-  const gutter = " ".repeat(String(line).length);
-  const arrow = label ? `${gutter}= note: ${label}` : "";
+  const length = span.end.line === line ? span.end.column - column : text.length - column + 1;
+  const gutter = " ".repeat(width);
   return [
-    ...(arrow ? [arrow] : []),
-    `${gutter}--> ${span.source}:${line}:${column}`,
+    `${gutter}${arrow} ${span.source}:${line}:${column}`,
     `${gutter} |`,
-    `${line} | ${text.replace(/\t/g, " ")}`,
-    `${gutter} | ${" ".repeat(column - 1)}${"^".repeat(width)}`,
+    `${String(line).padStart(width)} | ${text.replace(/\t/g, " ").trimEnd()}`,
+    `${gutter} | ${" ".repeat(column - 1)}${mark.repeat(Math.max(1, length))}${label ? ` ${label}` : ""}`,
   ];
 }

@@ -4,7 +4,7 @@
 // the train and data sections. Afterwards the graph holds the forward pass,
 // the loss and the outputs; every node carries the span it came from.
 
-import { closest } from "fastest-levenshtein";
+import { closest, distance } from "fastest-levenshtein";
 import type * as A from "./ast.ts";
 import { type Code, type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
 import { append } from "./ir/build.ts";
@@ -44,7 +44,8 @@ class Elaborator {
       this.blocks.set(block.name.name, block);
     }
     if (models.length === 0) fail("E010", this.file.span);
-    if (models.length > 1) fail("E016", models[1].name.span, { what: "model" }, [{ span: models[0].name.span, message: "the first model is here" }]);
+    if (models.length > 1)
+      fail("E016", models[1].name.span, { scope: "file", what: "model" }, [{ span: models[0].name.span, message: "the first model is here" }]);
     return this.model(models[0]);
   }
 
@@ -68,7 +69,7 @@ class Elaborator {
       if (stmt.kind === "Loss" || stmt.kind === "Output" || stmt.kind === "Train" || stmt.kind === "Data") {
         const prior = once.get(stmt.kind);
         const what = { Loss: "loss", Output: "output", Train: "train section", Data: "data source" }[stmt.kind];
-        if (prior) fail("E016", stmt.span, { what }, [{ span: prior.span, message: `the first ${what} is here` }]);
+        if (prior) fail("E016", stmt.span, { scope: "model", what }, [{ span: prior.span, message: `the first ${what} is here` }]);
         once.set(stmt.kind, stmt);
       }
       this.statement(stmt, scope, "model");
@@ -222,8 +223,7 @@ class Elaborator {
     if (block) return this.expandBlock(block, call, scope);
     const layer = layers[name];
     if (!layer) {
-      const known = [...Object.keys(layers), ...this.blocks.keys()];
-      const guess = closest(name, known);
+      const guess = similar(name, [...Object.keys(layers), ...this.blocks.keys()]);
       fail("E003", call.callee.span, { name, hint: guess ? `; did you mean \`${guess}\`?` : "" });
     }
     const specs: ArgSpec[] = layer.named ? [...layer.args, { name: "name", kind: "string", default: null }] : layer.args;
@@ -248,13 +248,20 @@ class Elaborator {
       let key: string;
       if (arg.name) {
         key = arg.name.name;
-        if (!specs.some((s) => s.name === key)) fail("E005", arg.name.span, { callee, name: key, params: specs.map((s) => `\`${s.name}\``).join(", ") });
+        if (!specs.some((s) => s.name === key)) {
+          const guess = similar(
+            key,
+            specs.map((s) => s.name),
+          );
+          const params = specs.map((s) => `\`${s.name}\``).join(", ");
+          fail("E005", arg.name.span, { callee, name: key, params: guess ? `${params}; did you mean \`${guess}\`?` : params });
+        }
       } else {
         if (position >= specs.length) fail("E007", arg.span, { callee, count: specs.length });
         key = specs[position++].name;
       }
       const prior = seenSpans.get(key);
-      if (prior) fail("E004", arg.span, { name: key }, [{ span: prior, message: "first given here" }]);
+      if (prior) fail("E021", arg.span, { name: key }, [{ span: prior, message: "first given here" }]);
       seenSpans.set(key, arg.span);
       bound.set(key, arg.value);
     }
@@ -485,7 +492,7 @@ class Elaborator {
     const args: Record<string, unknown> = {};
     call.args.forEach((arg, i) => {
       const key = arg.name?.name ?? `_${i}`;
-      if (key in args) fail("E004", arg.span, { name: key });
+      if (key in args) fail("E021", arg.span, { name: key });
       args[key] = { value: literal(arg.value), span: arg.value.span };
     });
     return args;
@@ -503,13 +510,20 @@ class Elaborator {
   }
 
   private undefinedName(e: A.Name, scope: Scope): never {
-    const guess = closest(e.name, [...scope.keys()]);
+    const guess = similar(e.name, [...scope.keys()]);
     const code: Code = layers[e.name] || this.blocks.has(e.name) ? "E009" : "E002";
     if (code === "E009") return fail(code, e.span, { expected: "a value", found: `the function \`${e.name}\` (call it, or chain it with |>)` });
     const notes: Note[] =
       guess && scope.get(guess) ? [{ span: (scope.get(guess) as { span: A.Span }).span, message: `a similar name, \`${guess}\`, is defined here` }] : [];
     return fail("E002", e.span, { name: e.name }, notes);
   }
+}
+
+/** The closest known name, if it is close enough to be a likely typo. */
+function similar(name: string, known: string[]): string | null {
+  if (known.length === 0) return null;
+  const best = closest(name, known);
+  return distance(name, best) <= Math.max(1, Math.floor(name.length / 3)) ? best : null;
 }
 
 function arith(op: A.Binary["op"], a: number, b: number): number {

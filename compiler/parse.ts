@@ -6,7 +6,7 @@ import { parse as peggyParse } from "./parser.generated.js";
 
 interface PeggySyntaxError {
   location: { source: string; start: { offset: number; line: number; column: number }; end: { offset: number; line: number; column: number } };
-  expected: { type: string; description?: string; text?: string }[] | null;
+  expected: Expectation[] | null;
   found: string | null;
 }
 
@@ -14,19 +14,27 @@ export function parse(text: string, source: string): { ast: File } | { error: Di
   try {
     return { ast: peggyParse(text, { grammarSource: source }) as File };
   } catch (e) {
-    const err = e as PeggySyntaxError;
+    const err = e as PeggySyntaxError & { message: string };
     if (!err.location) throw e;
-    const expected = describeExpected(err.expected ?? []);
-    const found = err.found === null ? "end of file" : JSON.stringify(err.found);
-    return { error: diagnostic("E001", err.location, { expected, found }) };
+    // the grammar's own error() calls carry a sentence and no expectations
+    if (err.expected === null) return { error: diagnostic("E019", err.location, { detail: err.message }) };
+    const found = err.found === null ? "end of file" : err.found === "\n" || err.found === "\r" ? "end of line" : JSON.stringify(err.found);
+    return { error: diagnostic("E001", err.location, { expected: describeExpected(err.expected), found }) };
   }
 }
 
-function describeExpected(expected: PeggySyntaxError["expected"] & object): string {
-  const names = [
-    ...new Set(expected.filter((e) => e.type !== "other" || e.description !== "whitespace").map((e) => e.description ?? JSON.stringify(e.text))),
-  ].filter((d) => d !== "whitespace" && d !== "comment");
-  names.sort();
-  if (names.length <= 1) return names[0] ?? "something else";
-  return `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+type Expectation = { type: string; description?: string; text?: string; parts?: (string | [string, string])[] };
+
+/** `")", "*", "+" or name`: literals quoted, character classes split into their characters. */
+function describeExpected(expected: Expectation[]): string {
+  const names = new Set<string>();
+  for (const e of expected) {
+    if (e.type === "literal") names.add(JSON.stringify(e.text));
+    else if (e.type === "class") for (const part of e.parts ?? []) names.add(typeof part === "string" ? JSON.stringify(part) : `${part[0]}-${part[1]}`);
+    else if (e.type === "end") names.add("end of file");
+    else if (e.description && e.description !== "whitespace" && e.description !== "comment") names.add(e.description);
+  }
+  const list = [...names].sort();
+  if (list.length <= 1) return list[0] ?? "something else";
+  return `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
 }

@@ -17,7 +17,9 @@ describe("weights files", async () => {
   });
 
   it("refuse a truncated file, a bad magic and another model's weights", async () => {
-    expect(() => decodeWeights(bytes.subarray(0, bytes.length - 4), model.manifest, "w")).toThrow(/^w: expected \d+ bytes, found \d+ \(truncated or corrupt\)$/);
+    expect(() => decodeWeights(bytes.subarray(0, bytes.length - 4), model.manifest, "w")).toThrow(
+      /^w: expected \d+ bytes, found \d+ \(truncated or corrupt\)$/,
+    );
     expect(() => decodeWeights(new TextEncoder().encode("PK\x03\x04 a zip file"), model.manifest, "w")).toThrow("not an nnc weights file");
     const other = await compileModel(source(5));
     expect(() => decodeWeights(bytes, other.model.manifest, "w")).toThrow("the parameters differ from the model's: the file has dense.w[3,4]");
