@@ -6,13 +6,14 @@
 
 import { closest, distance } from "fastest-levenshtein";
 import type * as A from "./ast.ts";
-import { type Code, type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
+import { type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
 import { append } from "./ir/build.ts";
 import { formatShape, type Graph, type Init, type Metric, type Optimizer, type TrainConfig } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
 import { type ArgSpec, type ArgValue, activations, initializers, type LayerContext, layers, type TensorRef } from "./layers.ts";
 
-type Value = { kind: "tensor"; ref: TensorRef } | { kind: "number"; value: number };
+/** What a name can stand for: a tensor, a number, or a function passed to a block (`act: relu`). */
+type Value = { kind: "tensor"; ref: TensorRef } | { kind: "number"; value: number } | { kind: "function"; name: string };
 type Scope = Map<string, { value: Value; span: A.Span; input: boolean }>;
 
 export function elaborate(file: A.File): { graph: Graph } | { errors: Diagnostic[] } {
@@ -98,6 +99,7 @@ class Elaborator {
         const prior = scope.get(stmt.name.name);
         if (prior?.input) this.duplicate(stmt.name, prior.span);
         const value = this.expr(stmt.value, scope, stmt.name.name);
+        if (value.kind === "function") this.notAValue(stmt.value, value.name);
         scope.set(stmt.name.name, { value, span: stmt.name.span, input: false });
         return null;
       }
@@ -168,16 +170,17 @@ class Elaborator {
         return { kind: "number", value: e.value };
       case "Name": {
         const found = scope.get(e.name);
-        if (!found) this.undefinedName(e, scope);
-        return found.value;
+        if (found) return found.value;
+        if (this.isFunction(e.name)) return { kind: "function", name: e.name };
+        return this.undefinedName(e, scope);
       }
       case "Neg": {
-        const v = this.expr(e.operand, scope, null);
+        const v = this.operand(e.operand, scope);
         return v.kind === "number" ? { kind: "number", value: -v.value } : { kind: "tensor", ref: this.opAt(e, "neg", [v.ref], binding) };
       }
       case "Binary": {
-        const lhs = this.expr(e.lhs, scope, null);
-        const rhs = this.expr(e.rhs, scope, null);
+        const lhs = this.operand(e.lhs, scope);
+        const rhs = this.operand(e.rhs, scope);
         if (lhs.kind === "number" && rhs.kind === "number") return { kind: "number", value: arith(e.op, lhs.value, rhs.value) };
         const op = ({ "+": "add", "-": "sub", "*": "mul", "/": "div" } as const)[e.op];
         const ref = this.opAt(e, op, [this.asTensor(lhs, e.lhs), this.asTensor(rhs, e.rhs)], binding);
@@ -194,13 +197,20 @@ class Elaborator {
     }
   }
 
+  /** A tensor or a number, for arithmetic. */
+  private operand(e: A.Expr, scope: Scope): Exclude<Value, { kind: "function" }> {
+    const v = this.expr(e, scope, null);
+    return v.kind === "function" ? this.notAValue(e, v.name) : v;
+  }
+
   private tensor(e: A.Expr, scope: Scope, binding: string | null = null): TensorRef {
     const v = this.expr(e, scope, binding);
+    if (v.kind === "function") this.notAValue(e, v.name);
     if (v.kind !== "tensor") fail("E009", e.span, { expected: "a tensor", found: `the number ${v.value}` });
     return v.ref;
   }
 
-  private asTensor(v: Value, origin: A.Expr): TensorRef {
+  private asTensor(v: Exclude<Value, { kind: "function" }>, origin: A.Expr): TensorRef {
     if (v.kind === "tensor") return v.ref;
     const id = this.graph.nodes.length;
     this.graph.nodes.push({
@@ -287,7 +297,7 @@ class Elaborator {
         if (e.kind !== "String") fail("E009", e.span, { expected: `a string for \`${spec.name}\``, found: describe(e) });
         return e.value;
       case "activation":
-        return this.symbol(e, activations, "an activation");
+        return this.symbol(e, activations, "an activation", scope);
       case "init":
         return this.init(e, scope);
       default:
@@ -296,7 +306,7 @@ class Elaborator {
   }
 
   private init(e: A.Expr, scope: Scope): Init {
-    const name = e.kind === "Call" ? e.callee.name : this.symbol(e, initializers, "an initializer");
+    const name = e.kind === "Call" ? e.callee.name : this.symbol(e, initializers, "an initializer", scope);
     if (e.kind !== "Call") return initFrom(name);
     if (name === "uniform") {
       const b = this.bind(
@@ -316,8 +326,11 @@ class Elaborator {
     return fail("E009", e.span, { expected: "an initializer: zeros, ones, glorot, he, uniform(low, high) or normal(std)", found: describe(e) });
   }
 
-  private symbol<T extends string>(e: A.Expr, options: readonly T[], what: string): T {
-    if (e.kind === "Name" && (options as readonly string[]).includes(e.name)) return e.name as T;
+  /** A name from `options`, written directly or passed in through a block parameter. */
+  private symbol<T extends string>(e: A.Expr, options: readonly T[], what: string, scope?: Scope): T {
+    const bound = e.kind === "Name" ? scope?.get(e.name)?.value : undefined;
+    const name = bound?.kind === "function" ? bound.name : e.kind === "Name" && !bound ? e.name : null;
+    if (name !== null && (options as readonly string[]).includes(name)) return name as T;
     const list = options.join(", ");
     return fail("E009", e.span, { expected: `${what} (one of ${list})`, found: describe(e) });
   }
@@ -328,7 +341,7 @@ class Elaborator {
   }
 
   private number(e: A.Expr, scope: Scope): number {
-    const v = this.expr(e, scope, null);
+    const v = this.operand(e, scope);
     if (v.kind !== "number") fail("E009", e.span, { expected: "a number", found: "a tensor" });
     return v.value;
   }
@@ -509,10 +522,16 @@ class Elaborator {
     return fail("E004", name.span, { name: name.name }, [{ span: prior, message: "first defined here" }]);
   }
 
+  private isFunction(name: string): boolean {
+    return name in layers || this.blocks.has(name) || (initializers as readonly string[]).includes(name);
+  }
+
+  private notAValue(e: A.Expr, name: string): never {
+    return fail("E009", e.span, { expected: "a value", found: `the function \`${name}\` (call it, or chain it with |>)` });
+  }
+
   private undefinedName(e: A.Name, scope: Scope): never {
     const guess = similar(e.name, [...scope.keys()]);
-    const code: Code = layers[e.name] || this.blocks.has(e.name) ? "E009" : "E002";
-    if (code === "E009") return fail(code, e.span, { expected: "a value", found: `the function \`${e.name}\` (call it, or chain it with |>)` });
     const notes: Note[] =
       guess && scope.get(guess) ? [{ span: (scope.get(guess) as { span: A.Span }).span, message: `a similar name, \`${guess}\`, is defined here` }] : [];
     return fail("E002", e.span, { name: e.name }, notes);
