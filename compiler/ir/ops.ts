@@ -172,6 +172,65 @@ function rowGradLoop(k: KernelContext, body: string): string {
   }`;
 }
 
+/** A scalar formula of two values, for the reference (f64) and the kernel (f32). */
+interface Pointwise {
+  ref(a: number, b: number): number;
+  as(a: string, b: string): string;
+}
+
+/**
+ * A loss summing term(a, b) over every value of rows < n, divided by n (and by
+ * the row width when `mean`), with its gradient op: for wrt = k, the gradient
+ * of argument k is g * grads[k](a, b) / divisor on rows < n, 0 on padding rows.
+ */
+function pointwiseLoss<L extends OpName, G extends OpName>(
+  name: L,
+  gradName: G,
+  mean: boolean,
+  term: Pointwise & { grads: [Pointwise, Pointwise] },
+): Record<L | G, KernelOp> {
+  const width = (node: Node) => size(node.shape) / node.shape[0];
+  const divisor = (rowWidth: number) => (mean ? `<f32>(n * ${rowWidth})` : "<f32>n");
+  const loss: KernelOp = {
+    fusion: "reduction",
+    arity: 2,
+    shape: lossShape,
+    grad: (g, node, gy) => [0, 1].map((wrt) => g.op(gradName, [...node.inputs, gy], { wrt })),
+    reference(ins, out, { ins: [a], n }) {
+      let total = 0;
+      for (let i = 0; i < n * width(a); i++) total += term.ref(ins[0][i], ins[1][i]);
+      out[0] = total / (mean ? n * width(a) : n);
+    },
+    kernel({ node, ins: [a, b], at }) {
+      return `{
+    let total: f32 = 0;
+    for (let i = 0; i < n * ${width(a)}; i++) total += ${term.as(`load<f32>(${at(a)} + i * 4)`, `load<f32>(${at(b)} + i * 4)`)};
+    store<f32>(${at(node)}, total / ${divisor(width(a))});
+  }`;
+    },
+  };
+  const grad: KernelOp = {
+    fusion: "reduction",
+    arity: 3,
+    shape: lossGradShape,
+    reference(ins, out, { node, n }) {
+      const d = term.grads[node.attrs.wrt ?? 0];
+      const scale = ins[2][0] / (mean ? n * width(node) : n);
+      out.fill(0);
+      for (let i = 0; i < n * width(node); i++) out[i] = scale * d.ref(ins[0][i], ins[1][i]);
+    },
+    kernel({ node, ins: [a, b, g], at }) {
+      const d = term.grads[node.attrs.wrt ?? 0];
+      return `{
+    memory.fill(${at(node)}, 0, ${size(node.shape) * 4});
+    const scale = load<f32>(${at(g)}) / ${divisor(width(node))};
+    for (let i = 0; i < n * ${width(node)}; i++) store<f32>(${at(node)} + i * 4, scale * ${d.as(`load<f32>(${at(a)} + i * 4)`, `load<f32>(${at(b)} + i * 4)`)});
+  }`;
+    },
+  };
+  return { [name]: loss, [gradName]: grad } as Record<L | G, KernelOp>;
+}
+
 function softmaxRow(z: Float64Array): Float64Array {
   const max = Math.max(...z);
   const e = z.map((v) => Math.exp(v - max));
@@ -398,40 +457,15 @@ export const ops: Record<OpName, OpDef> = {
   },
 
   // ---- losses, mean over rows; and their gradients (inputs: a, b, upstream scalar g)
-  mse: {
-    fusion: "reduction",
-    arity: 2,
-    shape: lossShape,
-    grad: (g, node, gy) => {
-      const gyp = g.op("mse_grad", [...node.inputs, gy]);
-      return [gyp, g.op("neg", [gyp])];
-    },
-    reference: (ins, out, ctx) => {
-      out[0] = rowLoss(ins, ctx, ([y, t], w) => y.reduce((s, v, j) => s + (v - t[j]) ** 2, 0) / w);
-    },
-    kernel: (k) => {
-      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
-      return `{
-    let total: f32 = 0;
-    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const d = load<f32>(pa + j) - load<f32>(pb + j); total += d * d; }`)}
-    store<f32>(${k.at(k.node)}, total / <f32>(n * ${w}));
-  }`;
-    },
-  },
-  mse_grad: {
-    fusion: "reduction",
-    arity: 3,
-    shape: lossGradShape,
-    reference(ins, out, ctx) {
-      const w = out.length / ctx.node.shape[0];
-      out.fill(0);
-      for (let i = 0; i < ctx.n * w; i++) out[i] = (2 * ins[2][0] * (ins[0][i] - ins[1][i])) / (ctx.n * w);
-    },
-    kernel(k) {
-      const w = size(k.node.shape) / k.node.shape[0];
-      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, <f32>2 * scale * (load<f32>(pa + j) - load<f32>(pb + j)) / <f32>${w});`);
-    },
-  },
+  // mean squared error over rows < n and their features
+  ...pointwiseLoss("mse", "mse_grad", true, {
+    ref: (y, t) => (y - t) ** 2,
+    as: (y, t) => `(${y} - ${t}) * (${y} - ${t})`,
+    grads: [
+      { ref: (y, t) => 2 * (y - t), as: (y, t) => `<f32>2 * (${y} - ${t})` },
+      { ref: (y, t) => 2 * (t - y), as: (y, t) => `<f32>2 * (${t} - ${y})` },
+    ],
+  }),
   // logits [B, C]; target: class index [B] (i32) or distribution [B, C]
   softmax_ce: {
     fusion: "reduction",
@@ -485,78 +519,23 @@ export const ops: Record<OpName, OpDef> = {
     },
   },
   // H(p, q) = -sum p log q, on given distributions p (true) and q (predicted)
-  cross_entropy: {
-    fusion: "reduction",
-    arity: 2,
-    shape: lossShape,
-    grad: (g, node, gy) => [0, 1].map((wrt) => g.op("cross_entropy_grad", [...node.inputs, gy], { wrt })),
-    reference: (ins, out, ctx) => {
-      out[0] = rowLoss(ins, ctx, ([p, q]) => p.reduce((s, pj, j) => s - (pj ? pj * Math.log(q[j]) : 0), 0));
-    },
-    kernel: (k) => {
-      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
-      return `{
-    let total: f32 = 0;
-    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const p = load<f32>(pa + j); if (p != 0) total -= p * Mathf.log(load<f32>(pb + j)); }`)}
-    store<f32>(${k.at(k.node)}, total / <f32>n);
-  }`;
-    },
-  },
-  cross_entropy_grad: {
-    fusion: "reduction",
-    arity: 3,
-    shape: lossGradShape,
-    reference(ins, out, ctx) {
-      const [p, q, g] = ins;
-      out.fill(0);
-      const w = out.length / ctx.node.shape[0];
-      for (let i = 0; i < ctx.n * w; i++) out[i] = (g[0] * (ctx.node.attrs.wrt ? -p[i] / q[i] : -Math.log(q[i]))) / ctx.n;
-    },
-    kernel(k) {
-      const w = size(k.node.shape) / k.node.shape[0];
-      const d = k.node.attrs.wrt ? "-load<f32>(pa + j) / load<f32>(pb + j)" : "-Mathf.log(load<f32>(pb + j))";
-      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, scale * (${d}));`);
-    },
-  },
+  ...pointwiseLoss("cross_entropy", "cross_entropy_grad", false, {
+    ref: (p, q) => (p ? -p * Math.log(q) : 0),
+    as: (p, q) => `(${p} != 0 ? -${p} * Mathf.log(${q}) : <f32>0)`,
+    grads: [
+      { ref: (_p, q) => -Math.log(q), as: (_p, q) => `-Mathf.log(${q})` },
+      { ref: (p, q) => -p / q, as: (p, q) => `-${p} / ${q}` },
+    ],
+  }),
   // D_KL(p || q) = sum p log(p / q), with 0 log 0 = 0
-  kl_div: {
-    fusion: "reduction",
-    arity: 2,
-    shape: lossShape,
-    grad: (g, node, gy) => [0, 1].map((wrt) => g.op("kl_div_grad", [...node.inputs, gy], { wrt })),
-    reference: (ins, out, ctx) => {
-      out[0] = rowLoss(ins, ctx, ([p, q]) => p.reduce((s, pj, j) => s + (pj ? pj * Math.log(pj / q[j]) : 0), 0));
-    },
-    kernel: (k) => {
-      const w = size(k.ins[0].shape) / k.ins[0].shape[0];
-      return `{
-    let total: f32 = 0;
-    ${rowLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) { const p = load<f32>(pa + j); if (p != 0) total += p * Mathf.log(p / load<f32>(pb + j)); }`)}
-    store<f32>(${k.at(k.node)}, total / <f32>n);
-  }`;
-    },
-  },
-  kl_div_grad: {
-    fusion: "reduction",
-    arity: 3,
-    shape: lossGradShape,
-    reference(ins, out, ctx) {
-      const [p, q, g] = ins;
-      out.fill(0);
-      const w = out.length / ctx.node.shape[0];
-      for (let i = 0; i < ctx.n * w; i++) {
-        const d = ctx.node.attrs.wrt ? -p[i] / q[i] : p[i] ? Math.log(p[i] / q[i]) + 1 : 0;
-        out[i] = (g[0] * d) / ctx.n;
-      }
-    },
-    kernel(k) {
-      const w = size(k.node.shape) / k.node.shape[0];
-      const d = k.node.attrs.wrt
-        ? "-load<f32>(pa + j) / load<f32>(pb + j)"
-        : "(load<f32>(pa + j) != 0 ? Mathf.log(load<f32>(pa + j) / load<f32>(pb + j)) + <f32>1 : <f32>0)";
-      return rowGradLoop(k, `for (let j = 0; j < ${w * 4}; j += 4) store<f32>(po + j, scale * (${d}));`);
-    },
-  },
+  ...pointwiseLoss("kl_div", "kl_div_grad", false, {
+    ref: (p, q) => (p ? p * Math.log(p / q) : 0),
+    as: (p, q) => `(${p} != 0 ? ${p} * Mathf.log(${p} / ${q}) : <f32>0)`,
+    grads: [
+      { ref: (p, q) => (p ? Math.log(p / q) + 1 : 0), as: (p, q) => `(${p} != 0 ? Mathf.log(${p} / ${q}) + <f32>1 : <f32>0)` },
+      { ref: (p, q) => -p / q, as: (p, q) => `-${p} / ${q}` },
+    ],
+  }),
 
   // ---- the perceptron rule's error signal: y - t on rows < n, zero on padding rows
   residual: {
