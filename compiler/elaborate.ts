@@ -8,7 +8,7 @@ import { closest, distance } from "fastest-levenshtein";
 import type * as A from "./ast.ts";
 import { type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
 import { append } from "./ir/build.ts";
-import { formatShape, type Graph, type Init, type Metric, type Optimizer, type TrainConfig } from "./ir/graph.ts";
+import { emptyGraph, formatShape, type Graph, type Init, type Metric, type Optimizer, type TrainConfig } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
 import { type ArgSpec, type ArgValue, activations, initializers, type LayerContext, layers, type TensorRef } from "./layers.ts";
 
@@ -51,17 +51,7 @@ class Elaborator {
   }
 
   private model(model: A.Model): Graph {
-    this.graph = {
-      model: model.name.name,
-      nodes: [],
-      inputs: [],
-      params: [],
-      outputs: [],
-      loss: -1,
-      grads: new Map(),
-      train: { optimizer: { kind: "sgd", lr: 0.01, momentum: 0 }, batch: 32, epochs: 1, seed: 0, shuffle: true, metrics: [] },
-      data: null,
-    };
+    this.graph = emptyGraph(model.name.name);
     const scope: Scope = new Map();
     const once = new Map<string, A.Statement>();
     // the train section fixes the batch size, which every input's shape needs first

@@ -79,6 +79,20 @@ export interface Graph {
   data: DataSource | null;
 }
 
+/** The settings a model has when its train section does not say otherwise. */
+export const defaultTrain: TrainConfig = {
+  optimizer: { kind: "sgd", lr: 0.01, momentum: 0 },
+  batch: 32,
+  epochs: 1,
+  seed: 0,
+  shuffle: true,
+  metrics: [],
+};
+
+export function emptyGraph(model: string, train: TrainConfig = defaultTrain): Graph {
+  return { model, nodes: [], inputs: [], params: [], outputs: [], loss: -1, grads: new Map(), train, data: null };
+}
+
 export const size = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
 export function formatShape(node: Pick<Node, "shape" | "batched">): string {

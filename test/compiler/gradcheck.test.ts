@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { append } from "../../compiler/ir/build.ts";
-import type { Graph, Node } from "../../compiler/ir/graph.ts";
+import { defaultTrain, emptyGraph, type Graph, type Node } from "../../compiler/ir/graph.ts";
 import { Interpreter } from "../../compiler/ir/interp.ts";
 import { type OpName, ops } from "../../compiler/ir/ops.ts";
 import { autodiff } from "../../compiler/passes/autodiff.ts";
@@ -59,17 +59,7 @@ const cases: Case[] = [
 
 /** A graph whose loss is the op itself (for losses) or mse(op(...), random target). */
 function caseGraph(c: Case, rng: Rng): { graph: Graph; values: Map<number, Float64Array> } {
-  const graph: Graph = {
-    model: c.op,
-    nodes: [],
-    inputs: [],
-    params: [],
-    outputs: [],
-    loss: -1,
-    grads: new Map(),
-    train: { optimizer: { kind: "sgd", lr: 0, momentum: 0 }, batch: B, epochs: 1, seed: 0, shuffle: false, metrics: [] },
-    data: null,
-  };
+  const graph = emptyGraph(c.op, { ...defaultTrain, batch: B });
   const span = { source: "gradcheck", start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
   const values = new Map<number, Float64Array>();
   const leaf = (operand: Operand): number => {
