@@ -288,6 +288,8 @@ class Elaborator {
         return e.value;
       case "activation":
         return this.symbol(e, activations, "an activation", scope);
+      case "choice":
+        return this.symbol(e, spec.options ?? [], `a value for \`${spec.name}\``, scope);
       case "init":
         return this.init(e, scope);
       default:
@@ -467,21 +469,31 @@ class Elaborator {
     return t;
   }
 
+  /** sgd(lr, momentum, weight_decay) or adam(lr, beta1, beta2, eps, weight_decay); bare names take the defaults. */
   private optimizer(e: A.Expr, scope: Scope): Optimizer {
-    const name = e.kind === "Call" ? e.callee.name : this.symbol(e, ["sgd"] as const, "an optimizer");
-    if (name !== "sgd") fail("E009", e.span, { expected: "an optimizer (sgd)", found: describe(e) });
-    if (e.kind !== "Call") return { kind: "sgd", lr: 0.01, momentum: 0 };
-    const b = this.bind(
-      e,
-      [
-        { name: "lr", required: false },
-        { name: "momentum", required: false },
-      ],
-      name,
-    );
-    const lr = b.get("lr");
-    const momentum = b.get("momentum");
-    return { kind: "sgd", lr: lr ? this.positive(lr, scope, "lr") : 0.01, momentum: momentum ? this.number(momentum, scope) : 0 };
+    const name = e.kind === "Call" ? e.callee.name : this.symbol(e, ["sgd", "adam"] as const, "an optimizer", scope);
+    const defaults = {
+      sgd: { lr: 0.01, momentum: 0, weight_decay: 0 },
+      adam: { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0 },
+    };
+    if (name !== "sgd" && name !== "adam") return fail("E009", e.span, { expected: "an optimizer (sgd or adam)", found: describe(e) });
+    const settings: Record<string, number> = { ...defaults[name] };
+    if (e.kind === "Call") {
+      const bound = this.bind(
+        e,
+        Object.keys(settings).map((key) => ({ name: key, required: false })),
+        name,
+      );
+      for (const [key, arg] of bound) {
+        const v = this.number(arg, scope);
+        const ok = key === "lr" ? v > 0 : key.startsWith("beta") ? v >= 0 && v < 1 : v >= 0;
+        if (!ok)
+          fail("E013", arg.span, { name: key, detail: `${v} is out of range (${key === "lr" ? "> 0" : key.startsWith("beta") ? "in [0, 1)" : ">= 0"})` });
+        settings[key] = v;
+      }
+    }
+    const { weight_decay: weightDecay, ...rest } = settings;
+    return { kind: name, ...rest, weightDecay } as Optimizer;
   }
 
   private positive(e: A.Expr, scope: Scope, name: string): number {

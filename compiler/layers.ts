@@ -4,16 +4,19 @@
 // nodes through a LayerContext.
 
 import type { Call, Expr } from "./ast.ts";
+import { fail } from "./diagnostics.ts";
 import type { Init } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
 
-export type ArgKind = "tensor" | "int" | "number" | "bool" | "string" | "activation" | "init";
+export type ArgKind = "tensor" | "int" | "number" | "bool" | "string" | "activation" | "init" | "choice";
 
 export interface ArgSpec {
   name: string;
   kind: ArgKind;
   /** Absent: the argument is required. */
   default?: number | boolean | string | null;
+  /** For kind "choice": the names allowed. */
+  options?: readonly string[];
 }
 
 /** A tensor value during elaboration: the id of its graph node. */
@@ -58,6 +61,24 @@ const loss = (op: OpName, a: string, b: string): Layer => ({
   build: (ctx, args) => ctx.op(op, [args[a] as TensorRef, args[b] as TensorRef]),
 });
 
+/** TensorFlow's "same": out = ceil(n / stride), the padding split with the extra one after. */
+function samePadding(n: number, k: number, stride: number): [number, number] {
+  const total = Math.max((Math.ceil(n / stride) - 1) * stride + k - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** maxpool(x, 2) / avgpool(x, 2, stride: 1): windows of size x size, stride defaulting to the size. */
+function pooling(op: OpName): Layer {
+  return {
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "size", kind: "int", default: 2 },
+      { name: "stride", kind: "int", default: null },
+    ],
+    build: (ctx, args) => ctx.op(op, [args.x as TensorRef], { window: args.size, stride: args.stride ?? args.size }),
+  };
+}
+
 export const layers: Record<string, Layer> = {
   ...Object.fromEntries(activations.map((a) => [a, elementwise(a)])),
 
@@ -84,6 +105,57 @@ export const layers: Record<string, Layer> = {
     },
   },
   matmul: loss("matmul", "a", "b"),
+
+  // y = activation(conv(x, W) + b); x: [B, C, H, W], W: [filters, C, k, k], b: [filters]
+  conv2d: {
+    named: true,
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "filters", kind: "int" },
+      { name: "kernel", kind: "int", default: 3 },
+      { name: "stride", kind: "int", default: 1 },
+      { name: "pad", kind: "choice", default: "valid", options: ["valid", "same"] },
+      { name: "activation", kind: "activation", default: "identity" },
+      { name: "init", kind: "init", default: "glorot" },
+      { name: "bias", kind: "bool", default: true },
+      { name: "bias_init", kind: "init", default: "zeros" },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const [, channels, height, width] = ctx.shapeOf(x);
+      const [filters, k, stride] = [args.filters, args.kernel, args.stride] as number[];
+      const pads = args.pad === "same" ? [...samePadding(height, k, stride), ...samePadding(width, k, stride)] : [0, 0, 0, 0];
+      const w = ctx.param("w", [filters, channels ?? 1, k, k], args.init as Init, (channels ?? 1) * k * k, filters * k * k);
+      // [top, left, bottom, right]
+      let y = ctx.op("conv2d", [x, w], { stride, pads: [pads[0], pads[2], pads[1], pads[3]] });
+      if (args.bias) y = ctx.op("bias_add", [y, ctx.param("b", [filters], args.bias_init as Init, (channels ?? 1) * k * k, filters)]);
+      return args.activation === "identity" ? y : ctx.op(args.activation as OpName, [y]);
+    },
+  },
+  maxpool: pooling("maxpool2d"),
+  avgpool: pooling("avgpool2d"),
+  // [B, d1, d2, ...] -> [B, d1 * d2 * ...]
+  flatten: {
+    args: [{ name: "x", kind: "tensor" }],
+    build(ctx, { x }) {
+      const [batch, ...rest] = ctx.shapeOf(x as TensorRef);
+      return ctx.op("reshape", [x as TensorRef], { to: [batch, rest.reduce((a, b) => a * b, 1)] });
+    },
+  },
+  // inverted dropout: in training each value is zeroed with probability `rate`, the rest scaled by 1 / (1 - rate)
+  dropout: {
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "rate", kind: "number" },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const rate = args.rate as number;
+      if (!(rate >= 0 && rate < 1)) fail("E013", ctx.call.span, { name: "rate", detail: `${rate} is not in [0, 1)` });
+      const keep = Math.round((1 - rate) * 2 ** 24);
+      return ctx.op("mul", [x, ctx.op("dropout_mask", [], { keep, to: ctx.shapeOf(x) })]);
+    },
+  },
 
   mse: loss("mse", "prediction", "target"),
   softmax_cross_entropy: loss("softmax_ce", "logits", "labels"),

@@ -4,20 +4,22 @@
 // The order of every sum is fixed by the shapes alone, so results are the
 // same, bit for bit, in every runtime.
 
-// C[M, N] = op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
+// C[M, N] (+)= op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
 // A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
+// With acc the product is added to C, else it replaces it.
 // Columns go 16 at a time in four f32x4 accumulators, then 4, then one.
 @inline
-function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32): void {
+function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool): void {
   for (let i = 0; i < M; i++) {
     const ai = a + <usize>(i * ars * 4);
     const ci = c + <usize>(i * N * 4);
     let j = 0;
     for (; j + 16 <= N; j += 16) {
-      let c0 = f32x4.splat(0);
-      let c1 = f32x4.splat(0);
-      let c2 = f32x4.splat(0);
-      let c3 = f32x4.splat(0);
+      const cj = ci + <usize>(j * 4);
+      let c0 = acc ? v128.load(cj) : f32x4.splat(0);
+      let c1 = acc ? v128.load(cj, 16) : f32x4.splat(0);
+      let c2 = acc ? v128.load(cj, 32) : f32x4.splat(0);
+      let c3 = acc ? v128.load(cj, 48) : f32x4.splat(0);
       for (let k = 0; k < K; k++) {
         const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
         const bk = b + <usize>((k * N + j) * 4);
@@ -26,52 +28,52 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
         c2 = f32x4.add(c2, f32x4.mul(aik, v128.load(bk, 32)));
         c3 = f32x4.add(c3, f32x4.mul(aik, v128.load(bk, 48)));
       }
-      const cj = ci + <usize>(j * 4);
       v128.store(cj, c0);
       v128.store(cj, c1, 16);
       v128.store(cj, c2, 32);
       v128.store(cj, c3, 48);
     }
     for (; j + 4 <= N; j += 4) {
-      let c0 = f32x4.splat(0);
+      let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
       for (let k = 0; k < K; k++) {
         c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * N + j) * 4))));
       }
       v128.store(ci + <usize>(j * 4), c0);
     }
     for (; j < N; j++) {
-      let s: f32 = 0;
+      let s: f32 = acc ? load<f32>(ci + <usize>(j * 4)) : 0;
       for (let k = 0; k < K; k++) s += load<f32>(ai + <usize>(k * acs * 4)) * load<f32>(b + <usize>((k * N + j) * 4));
       store<f32>(ci + <usize>(j * 4), s);
     }
   }
 }
 
-/** C[M, N] = A[M, K] B[K, N] */
+/** C[M, N] (+)= A[M, K] B[K, N] */
 @inline
-export function gemm_nn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): void {
-  gemm_xn(a, b, c, M, N, K, K, 1);
+export function gemm_nn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
+  gemm_xn(a, b, c, M, N, K, K, 1, acc);
 }
 
-/** C[M, N] = A^T B, A stored [K, M], B [K, N]: weight gradients x^T dy. */
+/** C[M, N] (+)= A^T B, A stored [K, M], B [K, N]: weight gradients x^T dy. */
 @inline
-export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): void {
-  gemm_xn(a, b, c, M, N, K, 1, M);
+export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
+  gemm_xn(a, b, c, M, N, K, 1, M, acc);
 }
 
-/** C[M, N] = A B^T, A [M, K], B stored [N, K]: input gradients dy W^T. Dot products along k. */
+/** C[M, N] (+)= A B^T, A [M, K], B stored [N, K]: input gradients dy W^T. Dot products along k. */
 @inline
-export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32): void {
+export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
   for (let i = 0; i < M; i++) {
     const ai = a + <usize>(i * K * 4);
     for (let j = 0; j < N; j++) {
       const bj = b + <usize>(j * K * 4);
-      let acc = f32x4.splat(0);
+      let sum = f32x4.splat(0);
       let k = 0;
-      for (; k + 4 <= K; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4))));
-      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; k + 4 <= K; k += 4) sum = f32x4.add(sum, f32x4.mul(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4))));
+      let s: f32 = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + (f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3));
       for (; k < K; k++) s += load<f32>(ai + <usize>(k * 4)) * load<f32>(bj + <usize>(k * 4));
-      store<f32>(c + <usize>((i * N + j) * 4), s);
+      const cij = c + <usize>((i * N + j) * 4);
+      store<f32>(cij, acc ? load<f32>(cij) + s : s);
     }
   }
 }

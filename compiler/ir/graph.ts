@@ -15,7 +15,11 @@ export interface Attrs {
   tb?: boolean; // matmul: use B transposed
   wrt?: number; // loss gradients: which argument
   classes?: number; // class-label inputs
-  to?: Shape; // sum_leading: the suffix shape to sum down to
+  to?: Shape; // sum_leading, reshape, gradients: the result's shape
+  stride?: number; // conv2d, pooling
+  pads?: readonly number[]; // conv2d: zero padding [top, left, bottom, right]
+  window?: number; // pooling: the window's side
+  keep?: number; // dropout: 24-bit threshold, an element is kept when its random24() < keep
 }
 
 export interface Node {
@@ -46,7 +50,10 @@ export interface ParamInfo {
   fanOut: number;
 }
 
-export type Optimizer = { kind: "sgd"; lr: number; momentum: number } | { kind: "perceptron"; lr: number };
+export type Optimizer =
+  | { kind: "sgd"; lr: number; momentum: number; weightDecay: number }
+  | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number }
+  | { kind: "perceptron"; lr: number };
 
 export type Metric = "accuracy" | "mse";
 
@@ -81,7 +88,7 @@ export interface Graph {
 
 /** The settings a model has when its train section does not say otherwise. */
 export const defaultTrain: TrainConfig = {
-  optimizer: { kind: "sgd", lr: 0.01, momentum: 0 },
+  optimizer: { kind: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 },
   batch: 32,
   epochs: 1,
   seed: 0,

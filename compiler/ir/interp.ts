@@ -2,63 +2,74 @@
 // the parameter update. It is the oracle that compiled kernels, fusions and
 // gradients are checked against.
 
+import { streamState, xorshift24 } from "../../src/runtime/xorshift.ts";
 import { phases } from "./build.ts";
 import { type Graph, size } from "./graph.ts";
 import { isMap, opDef } from "./ops.ts";
+import { optimizerDef } from "./optimizers.ts";
 
 export class Interpreter {
   /** One buffer per node; inputs and parameters are written here by the caller. */
   readonly values: Float64Array[];
-  private readonly velocity = new Map<number, Float64Array>();
+  /** The dropout stream's state: as the compiled model's after Model.initialize(seed). */
+  rngState: number;
+  private readonly slots = new Map<number, Float64Array[]>();
+  private steps = 0;
   private readonly order: ReturnType<typeof phases>;
 
-  constructor(readonly graph: Graph) {
+  constructor(
+    readonly graph: Graph,
+    seed = graph.train.seed,
+  ) {
     this.values = graph.nodes.map((node) => new Float64Array(size(node.shape)));
     this.order = phases(graph);
+    this.rngState = streamState(seed);
   }
 
   /** Runs the forward pass on the first n rows; returns the loss. */
-  forward(n: number): number {
-    this.run(this.order.forward, n);
+  forward(n: number, training = false): number {
+    this.run(this.order.forward, n, training);
     return this.values[this.graph.loss][0];
   }
 
   predict(n: number): void {
-    this.run(this.order.predict, n);
+    this.run(this.order.predict, n, false);
   }
 
   /** Runs forward and backward; gradients are then in values[graph.grads.get(param)]. */
-  gradients(n: number): number {
-    const loss = this.forward(n);
-    this.run(this.order.backward, n);
+  gradients(n: number, training = false): number {
+    const loss = this.forward(n, training);
+    this.run(this.order.backward, n, training);
     return loss;
   }
 
   trainStep(n: number): number {
-    const loss = this.gradients(n);
+    const loss = this.gradients(n, true);
     this.update();
     return loss;
   }
 
   update(): void {
     const opt = this.graph.train.optimizer;
+    const def = optimizerDef(opt);
+    this.steps++;
     for (const [param, grad] of this.graph.grads) {
       const w = this.values[param];
-      const g = this.values[grad];
-      if (opt.kind === "sgd" && opt.momentum !== 0) {
-        const v = this.velocity.get(param) ?? new Float64Array(w.length);
-        this.velocity.set(param, v);
-        for (let i = 0; i < w.length; i++) {
-          v[i] = opt.momentum * v[i] + g[i];
-          w[i] -= opt.lr * v[i];
-        }
-      } else {
-        for (let i = 0; i < w.length; i++) w[i] -= opt.lr * g[i];
-      }
+      if (!this.slots.has(param))
+        this.slots.set(
+          param,
+          Array.from({ length: def.slots(opt) }, () => new Float64Array(w.length)),
+        );
+      def.reference(opt, w, this.values[grad], this.slots.get(param) ?? [], this.steps);
     }
   }
 
-  private run(ids: number[], n: number): void {
+  private run(ids: number[], n: number, training: boolean): void {
+    const random24 = () => {
+      const [state, bits] = xorshift24(this.rngState);
+      this.rngState = state;
+      return bits;
+    };
     for (const id of ids) {
       const node = this.graph.nodes[id];
       if (node.op === "input" || node.op === "param") continue;
@@ -70,7 +81,7 @@ export class Interpreter {
         const f = def.map.ref;
         for (let i = 0; i < out.length; i++) out[i] = f(...ins.map((x) => x[i % x.length]));
       } else {
-        def.reference(ins, out, { node, ins: node.inputs.map((i) => this.graph.nodes[i]), n });
+        def.reference(ins, out, { node, ins: node.inputs.map((i) => this.graph.nodes[i]), n, training, random24 });
       }
     }
   }

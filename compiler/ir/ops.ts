@@ -8,7 +8,8 @@
 // (n = the real row count of a short last batch) and take the mean.
 
 import type { Attrs, DType, Node, Shape } from "./graph.ts";
-import { size } from "./graph.ts";
+import { formatShape, size } from "./graph.ts";
+import { type SpatialOp, spatialOps } from "./spatial.ts";
 
 export type OpName =
   | "input"
@@ -42,7 +43,8 @@ export type OpName =
   | "cross_entropy_grad"
   | "kl_div"
   | "kl_div_grad"
-  | "residual";
+  | "residual"
+  | SpatialOp;
 
 export type FusionKind = "elementwise" | "broadcast" | "injective" | "reduction" | "output-fusable" | "opaque";
 
@@ -65,6 +67,8 @@ export interface KernelContext {
   node: Node;
   ins: Node[];
   at(node: Node): number;
+  /** Address of the shared scratch area (at least `scratch(node)` floats). */
+  scratch: number;
 }
 
 export interface RefContext {
@@ -72,6 +76,10 @@ export interface RefContext {
   ins: Node[];
   /** Real rows in this batch. */
   n: number;
+  /** A training step (dropout active) rather than evaluation. */
+  training: boolean;
+  /** The next 24 random bits from the model's xorshift32 stream, as in runtime-wasm/random.ts. */
+  random24(): number;
 }
 
 interface OpBase {
@@ -79,6 +87,10 @@ interface OpBase {
   arity: number;
   /** The result type, or a sentence saying why the inputs do not fit. */
   shape(ins: Node[], attrs: Attrs): Typed | string;
+  /** Floats of scratch memory the kernel needs (shared by all kernels). */
+  scratch?(node: Node, ins: Node[]): number;
+  /** The result is its first input's buffer viewed with another shape: no kernel, no copy. */
+  alias?: boolean;
   /** Floating-point operations per run; the result's size when absent. */
   flops?(node: Node, ins: Node[]): number;
   /** Gradients of the inputs given the gradient gy of the result; null for none. */
@@ -94,8 +106,8 @@ export interface KernelOp extends OpBase {
 }
 export type OpDef = MapOp | KernelOp;
 
-const show = (t: Typed): string => `[${t.shape.map((d, i) => (i === 0 && t.batched ? "B" : d)).join(", ")}]`;
-const f32 = (shape: Shape, batched: boolean): Typed => ({ shape, dtype: "f32", batched });
+const show = formatShape;
+export const f32 = (shape: Shape, batched: boolean): Typed => ({ shape, dtype: "f32", batched });
 
 /** Suffix broadcasting: the smaller shape must be a suffix of the larger. */
 function broadcast(ins: Node[]): Typed | string {
@@ -432,7 +444,7 @@ export const ops: Record<OpName, OpDef> = {
       const [m, n] = node.shape;
       const k = node.attrs.ta ? a.shape[0] : a.shape[1];
       const variant = node.attrs.ta ? "gemm_tn" : node.attrs.tb ? "gemm_nt" : "gemm_nn";
-      return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k});`;
+      return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k}, false);`;
     },
   },
 
@@ -553,6 +565,9 @@ export const ops: Record<OpName, OpDef> = {
     for (let i = 0; i < n * ${w * 4}; i += 4) store<f32>(${k.at(k.node)} + i, load<f32>(${k.at(k.ins[0])} + i) - load<f32>(${k.at(k.ins[1])} + i));`;
     },
   },
+
+  // ---- convolution, pooling, reshape, dropout: compiler/ir/spatial.ts
+  ...spatialOps,
 };
 
 export const opDef = (name: OpName): OpDef => ops[name];

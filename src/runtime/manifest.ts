@@ -51,7 +51,7 @@ export interface Manifest {
   loss: { offset: number; kind: string; target: string | null };
   train: TrainConfig;
   data: DataSpec | null;
-  /** Byte range of the optimizer state (zero when training starts). */
-  optimizerState: { offset: number; bytes: number };
+  /** Byte range of the training state: the random stream, the update count, optimizer slots. */
+  trainingState: { offset: number; bytes: number; rng: number };
   memoryBytes: number;
 }

@@ -5,6 +5,7 @@
 import { initialValues } from "./init.ts";
 import { MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type TensorInfo } from "./manifest.ts";
 import { Rng } from "./random.ts";
+import { streamState } from "./xorshift.ts";
 
 /** Samples by input name, each row-major [count, ...shape]. */
 export interface Dataset {
@@ -72,10 +73,11 @@ export class Model {
     return model;
   }
 
-  /** Draws every parameter from its initialiser with a generator seeded by `seed`, and clears the optimizer state. */
+  /** Draws every parameter from its initialiser with a generator seeded by `seed`; restarts the training state from it. */
   initialize(seed: number): void {
-    const state = this.manifest.optimizerState;
+    const state = this.manifest.trainingState;
     new Uint8Array(this.exports.memory.buffer, state.offset, state.bytes).fill(0);
+    new Uint32Array(this.exports.memory.buffer, state.rng, 1)[0] = streamState(seed);
     const rng = new Rng(seed);
     for (const p of this.manifest.params) {
       const count = p.shape.reduce((a, b) => a * b, 1);

@@ -25,6 +25,7 @@ interface Case {
 }
 
 const x = (gen: Gen = "any"): Operand => ({ shape: [B, 4], gen });
+const img = (c: number, h: number, w: number): Operand => ({ shape: [B, c, h, w], gen: "any" });
 const cases: Case[] = [
   { op: "add", operands: [x(), x()] },
   { op: "add", operands: [x(), { shape: [4], gen: "any", batched: false }] },
@@ -55,6 +56,16 @@ const cases: Case[] = [
   { op: "softmax_ce", operands: [x(), x("distribution")] },
   { op: "cross_entropy", operands: [x("distribution"), x("distribution")] },
   { op: "kl_div", operands: [x("distribution"), x("distribution")], n: 2 },
+  // images [B, C, H, W]
+  { op: "conv2d", operands: [img(2, 5, 5), { shape: [3, 2, 3, 3], gen: "any", batched: false }], attrs: { stride: 1, pads: [1, 1, 1, 1] } },
+  { op: "conv2d", operands: [img(2, 6, 5), { shape: [3, 2, 2, 3], gen: "any", batched: false }], attrs: { stride: 2, pads: [0, 1, 1, 0] } },
+  { op: "conv2d", operands: [img(1, 4, 4), { shape: [2, 1, 3, 3], gen: "any", batched: false }], attrs: { stride: 1, pads: [0, 0, 0, 0] }, n: 2 },
+  { op: "bias_add", operands: [img(3, 2, 2), { shape: [3], gen: "any", batched: false }] },
+  { op: "maxpool2d", operands: [img(2, 4, 4)], attrs: { window: 2, stride: 2 } },
+  { op: "maxpool2d", operands: [img(1, 5, 5)], attrs: { window: 3, stride: 2 } },
+  { op: "avgpool2d", operands: [img(2, 4, 4)], attrs: { window: 2, stride: 2 } },
+  { op: "avgpool2d", operands: [img(1, 5, 5)], attrs: { window: 3, stride: 2 } },
+  { op: "reshape", operands: [img(2, 3, 2)], attrs: { to: [B, 12] } },
 ];
 
 /** A graph whose loss is the op itself (for losses) or mse(op(...), random target). */

@@ -14,7 +14,17 @@ const models: Record<string, string> = {
     h = dense(x, 37, activation: sigmoid)
     z = dense(h, 3, activation: tanh)
     loss mse(z, t)
-    train { optimizer: sgd(lr: 0.1, momentum: 0.9), batch: 8 }
+    train { optimizer: sgd(lr: 0.1, momentum: 0.9, weight_decay: 0.01), batch: 8 }
+  }`,
+  "a CNN: convolutions (same, valid, stride 2), pooling, flatten, dropout; Adam with weight decay": `model m {
+    input image: [2, 9, 9]
+    input label: class(4)
+    a = image |> conv2d(5, kernel: 3, pad: same, activation: relu) |> maxpool(2)
+    b = image |> conv2d(3, kernel: 2, stride: 2) |> avgpool(3, stride: 1)
+    features = dropout(flatten(a), 0.25)
+    logits = dense(features, 4) + dense(flatten(b), 4, name: "side")
+    loss softmax_cross_entropy(logits, label)
+    train { optimizer: adam(lr: 0.01, weight_decay: 0.1), batch: 6 }
   }`,
   "relu and softmax cross-entropy on class labels": `model m {
     input x: [6]
@@ -50,11 +60,12 @@ describe("compiled wasm matches the reference interpreter", () => {
       for (const n of [batch, batch - 3]) {
         const data = randomData(compiled.manifest, n, rng);
         if (data.columns.p) toDistributions(data.columns.p as Float32Array, 4);
-        model.initialize(rng.int(0, 1000));
+        const seed = rng.int(0, 1000);
+        model.initialize(seed);
         const weights = model.getWeights();
         const wasm = model.gradients(data);
 
-        const interp = new Interpreter(compiled.graph);
+        const interp = new Interpreter(compiled.graph, seed);
         for (const p of compiled.graph.params) interp.values[p.node].set(weights[compiled.graph.nodes[p.node].label]);
         for (const id of compiled.graph.inputs) {
           const node = compiled.graph.nodes[id];

@@ -1,0 +1,54 @@
+// Convolution as im2col + GEMM, NCHW, f32. @inline with constant shapes from
+// the emitted model. One sample at a time: x is [C, H, W], the column matrix
+// col is [C * KH * KW, HO * WO], so that conv = W[F, C*KH*KW] x col.
+// Zero padding: pt/pl rows/columns before the image (the rest follow from HO, WO).
+
+/** col[(c * KH + i) * KW + j, oy * WO + ox] = x[c, oy * S + i - pt, ox * S + j - pl], 0 outside. */
+@inline
+export function im2col(x: usize, col: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32): void {
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        const row = col + <usize>(((c * KH + i) * KW + j) * HO * WO * 4);
+        for (let oy = 0; oy < HO; oy++) {
+          const y = oy * S + i - pt;
+          const dst = row + <usize>(oy * WO * 4);
+          if (y < 0 || y >= H) {
+            memory.fill(dst, 0, <usize>(WO * 4));
+            continue;
+          }
+          const src = x + <usize>((c * H + y) * W * 4);
+          for (let ox = 0; ox < WO; ox++) {
+            const xx = ox * S + j - pl;
+            store<f32>(dst + <usize>(ox * 4), xx >= 0 && xx < W ? load<f32>(src + <usize>(xx * 4)) : 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx[c, y, x] = sum of the col entries that read it. Overwrites dx. */
+@inline
+export function col2im(col: usize, dx: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32): void {
+  memory.fill(dx, 0, <usize>(C * H * W * 4));
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        const row = col + <usize>(((c * KH + i) * KW + j) * HO * WO * 4);
+        for (let oy = 0; oy < HO; oy++) {
+          const y = oy * S + i - pt;
+          if (y < 0 || y >= H) continue;
+          const dst = dx + <usize>((c * H + y) * W * 4);
+          for (let ox = 0; ox < WO; ox++) {
+            const xx = ox * S + j - pl;
+            if (xx >= 0 && xx < W) {
+              const at = dst + <usize>(xx * 4);
+              store<f32>(at, load<f32>(at) + load<f32>(row + <usize>((oy * WO + ox) * 4)));
+            }
+          }
+        }
+      }
+    }
+  }
+}
