@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { compile } from "../compiler/index.ts";
+import { filesBeside } from "../src/cli/files.ts";
 import { loadData } from "../src/runtime/data.ts";
 import { Model } from "../src/runtime/model.ts";
 
@@ -26,7 +27,7 @@ async function measure(name: string): Promise<Result> {
   const result = await compile(readFileSync(file, "utf8"), `examples/${name}.nn`);
   if (!result.ok) throw new Error(`${name}.nn does not compile`);
   const model = await Model.load(result.compiled.wasm);
-  const { train } = loadData(model.manifest, { readText: (path) => readFileSync(new URL(path, file), "utf8") });
+  const { train } = loadData(model.manifest, filesBeside(file.pathname));
   const batch = model.manifest.batch;
   const order = Int32Array.from({ length: train.count }, (_, i) => i);
   const starts = Array.from({ length: Math.ceil(train.count / batch) }, (_, i) => i * batch);

@@ -8,7 +8,7 @@ import { closest, distance } from "fastest-levenshtein";
 import type * as A from "./ast.ts";
 import { type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
 import { append } from "./ir/build.ts";
-import { emptyGraph, formatShape, type Graph, type Init, type Metric, type Optimizer, type TrainConfig } from "./ir/graph.ts";
+import { emptyGraph, formatShape, type Graph, type Init, type Metric, type Optimizer, type Schedule, type TrainConfig } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
 import { type ArgSpec, type ArgValue, activations, initializers, type LayerContext, layers, type TensorRef } from "./layers.ts";
 
@@ -25,7 +25,7 @@ export function elaborate(file: A.File): { graph: Graph } | { errors: Diagnostic
   }
 }
 
-const trainKeys = ["optimizer", "rule", "lr", "batch", "epochs", "seed", "shuffle", "metrics"];
+const trainKeys = ["optimizer", "rule", "lr", "schedule", "batch", "epochs", "seed", "shuffle", "metrics"];
 const MAX_REPEAT = 1000;
 
 class Elaborator {
@@ -461,6 +461,8 @@ class Elaborator {
     }
     const shuffle = given.get("shuffle");
     if (shuffle) t.shuffle = this.bool(shuffle.value, "shuffle");
+    const schedule = given.get("schedule");
+    if (schedule) t.schedule = this.schedule(schedule.value, scope);
     const metrics = given.get("metrics");
     if (metrics) {
       const list = metrics.value.kind === "List" ? metrics.value.items : [metrics.value];
@@ -494,6 +496,15 @@ class Elaborator {
     }
     const { weight_decay: weightDecay, ...rest } = settings;
     return { kind: name, ...rest, weightDecay } as Optimizer;
+  }
+
+  /** constant, cosine, or cosine(warmup: steps) */
+  private schedule(e: A.Expr, scope: Scope): Schedule {
+    const name = e.kind === "Call" ? e.callee.name : this.symbol(e, ["constant", "cosine"] as const, "a schedule", scope);
+    if (name === "constant" && e.kind !== "Call") return { kind: "constant" };
+    if (name !== "cosine") return fail("E009", e.span, { expected: "a schedule (constant, cosine or cosine(warmup: steps))", found: describe(e) });
+    const warmup = e.kind === "Call" ? this.bind(e, [{ name: "warmup", required: false }], name).get("warmup") : undefined;
+    return { kind: "cosine", warmup: warmup ? this.number(warmup, scope) : 0 };
   }
 
   private positive(e: A.Expr, scope: Scope, name: string): number {

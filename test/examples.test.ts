@@ -4,7 +4,9 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { filesBeside } from "../src/cli/files.ts";
 import { loadData } from "../src/runtime/data.ts";
+import type { Dataset } from "../src/runtime/model.ts";
 import { compileModel } from "./helpers.ts";
 
 const examples = new URL("../examples/", import.meta.url);
@@ -12,7 +14,7 @@ const examples = new URL("../examples/", import.meta.url);
 async function train(name: string) {
   const file = new URL(`${name}.nn`, examples);
   const { model } = await compileModel(readFileSync(file, "utf8"), `examples/${name}.nn`);
-  const split = loadData(model.manifest, { readText: (path) => readFileSync(new URL(path, file), "utf8") });
+  const split = loadData(model.manifest, filesBeside(file.pathname));
   const reports = model.fit(split.train, { test: split.test });
   return { model, last: reports[reports.length - 1], reports };
 }
@@ -61,6 +63,19 @@ describe("chapter models", () => {
     const y = model.predict({ count: 200, columns: { x } });
     const mse = y.reduce((s, v, i) => s + (v - Math.sin(x[i])) ** 2, 0) / 200;
     expect(mse).toBeLessThanOrEqual(1e-3);
+  });
+
+  it("cnn: one epoch on 2,000 bundled images clearly beats chance (10%) on 2,000 others", async () => {
+    const file = new URL("cnn.nn", examples);
+    const { model } = await compileModel(readFileSync(file, "utf8"), "examples/cnn.nn");
+    const { train, test } = loadData(model.manifest, filesBeside(file.pathname));
+    const first = (count: number): Dataset => ({
+      count,
+      columns: { image: train.columns.image.subarray(0, count * 784), label: train.columns.label.subarray(0, count) },
+    });
+    const [report] = model.fit(first(2000), { epochs: 1, test });
+    expect(test?.count).toBe(2000);
+    expect(report.metrics.accuracy).toBeGreaterThan(0.6);
   });
 
   it("iris: >= 95% on the held-out 30%", async () => {

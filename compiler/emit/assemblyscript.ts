@@ -16,12 +16,14 @@ export interface Layout {
   offsets: number[];
   /** The scratch area shared by kernels that need one (im2col). */
   scratch: number;
-  /** Bytes [stateStart, end) hold the random stream, the update count and every optimizer slot. */
+  /** Bytes [stateStart, end) hold the random stream, the learning rate, the update count and every optimizer slot. */
   stateStart: number;
   /** u32 state of the random stream (dropout). */
   rngState: number;
   /** f64 count of updates so far (Adam's t). */
   stepCount: number;
+  /** f32 learning rate of the next update, written by the host from the schedule. */
+  learningRate: number;
   /** Parameter node id -> byte offsets of its optimizer slots. */
   slots: Map<number, number[]>;
   end: number;
@@ -50,7 +52,7 @@ export function layout(graph: Graph): Layout {
   const stateStart = take(16);
   const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
   const slots = new Map([...graph.grads.keys()].map((param) => [param, Array.from({ length: count }, () => take(size(graph.nodes[param].shape) * 4))]));
-  return { offsets, scratch, stateStart, rngState: stateStart, stepCount: stateStart + 8, slots, end: at };
+  return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, end: at };
 }
 
 export function emitModule(graph: Graph, mem: Layout): string {
@@ -103,6 +105,7 @@ export function backward(n: i32): void {
 export function update(): void {
   const t = load<f64>(${mem.stepCount}) + 1.0;
   store<f64>(${mem.stepCount}, t);
+  const lr = f32x4.splat(load<f32>(${mem.learningRate}));
 ${indent(updates(graph, mem))}
 }
 

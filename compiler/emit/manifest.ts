@@ -38,7 +38,7 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     loss: { offset: mem.offsets[graph.loss], kind: lossNode.op, target: target.op === "input" ? target.label : null },
     train: graph.train,
     data: graph.data as Manifest["data"],
-    trainingState: { offset: mem.stateStart, bytes: mem.end - mem.stateStart, rng: mem.rngState },
+    trainingState: { offset: mem.stateStart, bytes: mem.end - mem.stateStart, rng: mem.rngState, learningRate: mem.learningRate },
     memoryBytes: mem.end,
   };
 }

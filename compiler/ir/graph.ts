@@ -57,6 +57,9 @@ export type Optimizer =
 
 export type Metric = "accuracy" | "mse";
 
+/** How the learning rate moves over a training run (src/runtime/schedule.ts). */
+export type Schedule = { kind: "constant" } | { kind: "cosine"; warmup: number };
+
 export interface TrainConfig {
   optimizer: Optimizer;
   batch: number;
@@ -64,6 +67,7 @@ export interface TrainConfig {
   seed: number;
   shuffle: boolean;
   metrics: Metric[];
+  schedule: Schedule;
 }
 
 /** Where the training data comes from, as written in the .nn file (resolved by src/). */
@@ -94,6 +98,7 @@ export const defaultTrain: TrainConfig = {
   seed: 0,
   shuffle: true,
   metrics: [],
+  schedule: { kind: "constant" },
 };
 
 export function emptyGraph(model: string, train: TrainConfig = defaultTrain): Graph {

@@ -49,7 +49,8 @@ export class Interpreter {
     return loss;
   }
 
-  update(): void {
+  /** Applies the update rule with learning rate lr (the optimizer's own by default). */
+  update(lr: number = this.graph.train.optimizer.lr): void {
     const opt = this.graph.train.optimizer;
     const def = optimizerDef(opt);
     this.steps++;
@@ -60,7 +61,7 @@ export class Interpreter {
           param,
           Array.from({ length: def.slots(opt) }, () => new Float64Array(w.length)),
         );
-      def.reference(opt, w, this.values[grad], this.slots.get(param) ?? [], this.steps);
+      def.reference(opt, w, this.values[grad], this.slots.get(param) ?? [], this.steps, lr);
     }
   }
 

@@ -11,6 +11,7 @@ import { loadData, type Split } from "../runtime/data.ts";
 import { type EpochReport, Model } from "../runtime/model.ts";
 import { decodeWeights, encodeWeights } from "../runtime/weights.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
+import { filesBeside } from "./files.ts";
 import { Progress } from "./progress.ts";
 
 type Values = Record<string, string | boolean | undefined>;
@@ -154,8 +155,7 @@ async function loadTrained(file: string, values: Values): Promise<Model> {
 
 /** Paths in a .nn file are relative to the file; --data is relative to the working directory. */
 function readData(model: Model, nnFile: string, override: string | undefined): Split {
-  const base = dirname(resolve(nnFile));
-  return loadData(model.manifest, { readText: (path) => readFileSync(path === override ? path : resolve(base, path), "utf8") }, override);
+  return loadData(model.manifest, filesBeside(nnFile), override && resolve(override));
 }
 
 function intOption(values: Values, name: string, min: number): number | undefined {

@@ -3,9 +3,13 @@
 //   inline(x: [[0, 1], ...], t: [1, ...])          literal rows
 //   function(x: [low, high], t: sin, n: 200)        t = f(x) on an even grid of n points
 //   csv("file.csv", x: [col, ...], label: col, test: 0.2, normalize: true)
-// Runtime-neutral: file text comes through `readText`, supplied by the caller.
+//   idx("dir", normalize: true)                     MNIST-style IDX files: images (scaled to
+//                                                   [0, 1], or standardized) to the float input,
+//                                                   labels to the class input
+// Runtime-neutral: files come through `DataIO`, supplied by the caller.
 
 import { parse as parseCsv } from "csv-parse/sync";
+import { readIdxPair } from "./idx.ts";
 import type { DataSpec, Manifest, SourceSpan, TensorInfo } from "./manifest.ts";
 import type { Dataset } from "./model.ts";
 import { Rng } from "./random.ts";
@@ -31,6 +35,8 @@ export class DataError extends Error {
 export interface DataIO {
   /** Resolves a path written in the .nn file (relative to it) and returns the file's text. */
   readText(path: string): string;
+  /** The same, for bytes. */
+  readBytes(path: string): Uint8Array;
 }
 
 const functions: Record<string, (x: number) => number> = {
@@ -52,8 +58,10 @@ export function loadData(manifest: Manifest, io: DataIO, path?: string): Split {
       return { train: grid(spec, manifest) };
     case "csv":
       return csv(spec, manifest, io, path);
+    case "idx":
+      return idx(spec, manifest, io, path);
     default:
-      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function or csv`, spec.span);
+      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function, csv or idx`, spec.span);
   }
 }
 
@@ -185,6 +193,53 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
       manifest.inputs.filter((i) => i.name !== manifest.loss.target),
     );
   return split;
+}
+
+/**
+ * The four files of an MNIST-style data set in one folder (each may be
+ * gzipped): train-images-idx3-ubyte, train-labels-idx1-ubyte and the t10k
+ * pair, held out for testing.
+ */
+function idx(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string): Split {
+  const dirArg = spec.args._0;
+  if (!dirArg || typeof dirArg.value !== "string") throw new DataError('idx needs a folder first, such as idx("../data/fashion-mnist")', spec.span);
+  const image = manifest.inputs.filter((i) => i.dtype === "f32");
+  const label = manifest.inputs.filter((i) => i.dtype === "i32" && i.classes !== undefined);
+  if (image.length !== 1 || label.length !== 1 || manifest.inputs.length !== 2) {
+    throw new DataError("idx feeds a model with one float input (the images) and one class(N) input (the labels)", spec.span);
+  }
+  const dir = override ?? dirArg.value;
+  const read = (stem: string) => {
+    for (const name of [`${stem}.gz`, stem]) {
+      try {
+        return { bytes: io.readBytes(`${dir}/${name}`), file: `${dir}/${name}` };
+      } catch {}
+    }
+    throw new DataError(
+      `${dir} has no ${stem} (nor ${stem}.gz); an IDX folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte`,
+      override ? undefined : dirArg.span,
+    );
+  };
+  const part = (prefix: string): Dataset => {
+    const pair = readIdxPair(read(`${prefix}-images-idx3-ubyte`), read(`${prefix}-labels-idx1-ubyte`), image[0].shape, label[0].classes ?? 0);
+    return { count: pair.count, columns: { [image[0].name]: pair.images, [label[0].name]: pair.labels } };
+  };
+  const split = { train: part("train"), test: part("t10k") };
+  if (spec.args.normalize?.value === true) standardize(split, image[0].name);
+  return split;
+}
+
+/** Shifts and scales every value of one input by the training split's mean and deviation over all its values. */
+function standardize(split: Split, name: string): void {
+  const train = split.train.columns[name] as Float32Array;
+  const mean = train.reduce((s, v) => s + v, 0) / train.length;
+  const std = Math.sqrt(train.reduce((s, v) => s + (v - mean) ** 2, 0) / train.length) || 1;
+  for (const set of [split.train, split.test]) {
+    const col = set?.columns[name] as Float32Array | undefined;
+    col?.forEach((v, i) => {
+      col[i] = (v - mean) / std;
+    });
+  }
 }
 
 /** Label strings to class numbers: numbers stay themselves, names are numbered in sorted order. */

@@ -68,7 +68,8 @@ export function readIdx(bytes: Uint8Array, file: string): Idx {
  * Reads an image file [count, ...shape] and its label file [count] as model
  * columns: pixels scaled to [0, 1], labels as class numbers below `classes`.
  * `expectedShape` is the model's per-sample input shape; [1, H, W] (one
- * channel) also accepts an [H, W] image file.
+ * channel) also accepts an [H, W] image file, and a flat [H * W] input takes
+ * the images row by row (as an MLP does).
  */
 export function readIdxPair(
   images: IdxFile,
@@ -80,7 +81,8 @@ export function readIdxPair(
   const lab = readIdx(labels.bytes, labels.file);
   const [count, ...shape] = img.dims;
   const model = expectedShape[0] === 1 && expectedShape.length === shape.length + 1 ? expectedShape.slice(1) : expectedShape;
-  if (model.length !== shape.length || model.some((d, i) => d !== shape[i])) {
+  const flat = model.length === 1 && model[0] === shape.reduce((a, b) => a * b, 1);
+  if (!flat && (model.length !== shape.length || model.some((d, i) => d !== shape[i]))) {
     const each = shape.length ? shape.join("x") : "single values";
     throw new DataError(`images are ${each} but the model's input is [${expectedShape.join(", ")}]`, undefined, images.file);
   }

@@ -52,6 +52,6 @@ export interface Manifest {
   train: TrainConfig;
   data: DataSpec | null;
   /** Byte range of the training state: the random stream, the update count, optimizer slots. */
-  trainingState: { offset: number; bytes: number; rng: number };
+  trainingState: { offset: number; bytes: number; rng: number; learningRate: number };
   memoryBytes: number;
 }

@@ -5,6 +5,7 @@
 import { initialValues } from "./init.ts";
 import { MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type TensorInfo } from "./manifest.ts";
 import { Rng } from "./random.ts";
+import { learningRate } from "./schedule.ts";
 import { streamState } from "./xorshift.ts";
 
 /** Samples by input name, each row-major [count, ...shape]. */
@@ -73,11 +74,21 @@ export class Model {
     return model;
   }
 
+  /** The learning rate the next update will use. */
+  get learningRate(): number {
+    return new Float32Array(this.exports.memory.buffer, this.manifest.trainingState.learningRate, 1)[0];
+  }
+
+  set learningRate(lr: number) {
+    new Float32Array(this.exports.memory.buffer, this.manifest.trainingState.learningRate, 1)[0] = lr;
+  }
+
   /** Draws every parameter from its initialiser with a generator seeded by `seed`; restarts the training state from it. */
   initialize(seed: number): void {
     const state = this.manifest.trainingState;
     new Uint8Array(this.exports.memory.buffer, state.offset, state.bytes).fill(0);
     new Uint32Array(this.exports.memory.buffer, state.rng, 1)[0] = streamState(seed);
+    this.learningRate = this.manifest.train.optimizer.lr;
     const rng = new Rng(seed);
     for (const p of this.manifest.params) {
       const count = p.shape.reduce((a, b) => a * b, 1);
@@ -131,13 +142,17 @@ export class Model {
     return { loss, grads };
   }
 
-  /** One pass over the data in batches, in an order shuffled by rng (if any); returns the mean loss. */
-  trainEpoch(data: Dataset, rng: Rng | null, onBatch?: (done: number, loss: number) => void): number {
+  /**
+   * One pass over the data in batches, in an order shuffled by rng (if any);
+   * `rate` gives the learning rate of each step from the step's index. Returns the mean loss.
+   */
+  trainEpoch(data: Dataset, rng: Rng | null, rate?: (step: number) => number, onBatch?: (done: number, loss: number) => void): number {
     const order = Int32Array.from({ length: data.count }, (_, i) => i);
     if (rng) rng.shuffle(order);
     let total = 0;
     for (let start = 0; start < data.count; start += this.manifest.batch) {
       const n = Math.min(this.manifest.batch, data.count - start);
+      if (rate) this.learningRate = rate(this.steps);
       total += this.trainBatch(data, order, start) * n;
       onBatch?.(start + n, total / (start + n));
     }
@@ -148,10 +163,14 @@ export class Model {
   fit(train: Dataset, options: FitOptions = {}): EpochReport[] {
     const cfg = this.manifest.train;
     const rng = cfg.shuffle ? new Rng((options.seed ?? cfg.seed) + 1) : null;
+    const epochs = options.epochs ?? cfg.epochs;
+    const first = this.steps;
+    const total = epochs * Math.ceil(train.count / this.manifest.batch);
+    const rate = (step: number) => learningRate(cfg.optimizer.lr, cfg.schedule, step - first, total);
     const reports: EpochReport[] = [];
-    for (let epoch = 1; epoch <= (options.epochs ?? cfg.epochs); epoch++) {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
       const t0 = performance.now();
-      const loss = this.trainEpoch(train, rng, options.onBatch && ((done, l) => options.onBatch?.(epoch, done, l)));
+      const loss = this.trainEpoch(train, rng, rate, options.onBatch && ((done, l) => options.onBatch?.(epoch, done, l)));
       const seconds = (performance.now() - t0) / 1000;
       const report = { epoch, loss, metrics: this.evaluate(options.test ?? train), seconds };
       reports.push(report);

@@ -12,7 +12,12 @@ const iris = (extra = "") => `model m {
   data csv("flowers.csv", x: [a, b], kind: kind${extra})
 }`;
 const csvText = "a,b,kind\n1,2,rose\n3,4,lily\n5,6,rose\n7,8,lily\n";
-const io = (text: string) => ({ readText: () => text });
+const io = (text: string) => ({
+  readText: () => text,
+  readBytes: () => {
+    throw new Error("no binary files here");
+  },
+});
 
 async function load(model: string, text = csvText) {
   const { model: m } = await compileModel(model);

@@ -101,8 +101,13 @@ describe("readIdxPair", () => {
     expect(readIdxPair(images, labels, [1, 2, 3], 2).images.length).toBe(12);
   });
 
+  it("takes [H, W] images for a flat [H * W] input, row by row", () => {
+    const pair = readIdxPair(images, labels, [6], 2);
+    expect(pair.images.length).toBe(12);
+  });
+
   it("refuses images whose shape is not the model's input", () => {
-    for (const shape of [[1, 32, 32], [6], [3, 2], [2, 2, 3]]) {
+    for (const shape of [[1, 32, 32], [5], [3, 2], [2, 2, 3]]) {
       const e = dataError(() => readIdxPair(images, labels, shape, 2));
       expect(e.message).toBe(`images are 2x3 but the model's input is [${shape.join(", ")}]`);
       expect(e.file).toBe("img.idx");
