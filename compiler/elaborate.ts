@@ -16,9 +16,14 @@ import { type ArgSpec, type ArgValue, activations, initializers, type LayerConte
 type Value = { kind: "tensor"; ref: TensorRef } | { kind: "number"; value: number } | { kind: "function"; name: string };
 type Scope = Map<string, { value: Value; span: A.Span; input: boolean }>;
 
-export function elaborate(file: A.File): { graph: Graph } | { errors: Diagnostic[] } {
+/** Settings given outside the file (the command line), taking precedence over its train section. */
+export interface Overrides {
+  batch?: number;
+}
+
+export function elaborate(file: A.File, overrides: Overrides = {}): { graph: Graph } | { errors: Diagnostic[] } {
   try {
-    return { graph: new Elaborator(file).run() };
+    return { graph: new Elaborator(file, overrides).run() };
   } catch (e) {
     if (e instanceof DiagnosticError) return { errors: [e.diagnostic] };
     throw e;
@@ -35,7 +40,10 @@ class Elaborator {
   private readonly callStack: string[] = [];
   private graph!: Graph;
 
-  constructor(private readonly file: A.File) {}
+  constructor(
+    private readonly file: A.File,
+    private readonly overrides: Overrides,
+  ) {}
 
   run(): Graph {
     const models = this.file.items.filter((i): i is A.Model => i.kind === "Model");
@@ -468,6 +476,7 @@ class Elaborator {
       const list = metrics.value.kind === "List" ? metrics.value.items : [metrics.value];
       t.metrics = list.map((m) => this.symbol<Metric>(m, ["accuracy", "mse"], "a metric"));
     }
+    if (this.overrides.batch) t.batch = this.overrides.batch;
     return t;
   }
 

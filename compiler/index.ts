@@ -4,7 +4,7 @@
 
 import type { Manifest } from "../src/runtime/manifest.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { elaborate } from "./elaborate.ts";
+import { elaborate, type Overrides } from "./elaborate.ts";
 import { emitModule, layout } from "./emit/assemblyscript.ts";
 import { type BuildOptions, buildWasm } from "./emit/build.ts";
 import { manifestOf } from "./emit/manifest.ts";
@@ -31,10 +31,10 @@ export const passes: Pass[] = [
 export type CompileResult = { ok: true; graph: Graph } | { ok: false; diagnostics: Diagnostic[] };
 
 /** Parses, elaborates and runs the passes; NNC_VERIFY=1 checks the graph after each pass. */
-export function compileGraph(text: string, source: string): CompileResult {
+export function compileGraph(text: string, source: string, overrides: Overrides = {}): CompileResult {
   const parsed = parse(text, source);
   if ("error" in parsed) return { ok: false, diagnostics: [parsed.error] };
-  const elaborated = elaborate(parsed.ast);
+  const elaborated = elaborate(parsed.ast, overrides);
   if ("errors" in elaborated) return { ok: false, diagnostics: elaborated.errors };
   const graph = elaborated.graph;
   const check = globalThis.process?.env?.NNC_VERIFY === "1";
@@ -57,9 +57,9 @@ export interface Compiled {
 export async function compile(
   text: string,
   sourceName: string,
-  options: BuildOptions = {},
+  options: BuildOptions & Overrides = {},
 ): Promise<{ ok: true; compiled: Compiled } | { ok: false; diagnostics: Diagnostic[] }> {
-  const result = compileGraph(text, sourceName);
+  const result = compileGraph(text, sourceName, options);
   if (!result.ok) return result;
   const graph = result.graph;
   const mem = layout(graph);

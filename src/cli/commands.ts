@@ -25,16 +25,18 @@ export interface Command {
 const help = { help: { type: "boolean", short: "h" } } as const;
 const data = { data: { type: "string" } } as const;
 const weights = { weights: { type: "string" } } as const;
+const batch = { batch: { type: "string" } } as const;
 
 export const commands: Record<string, Command> = {
   compile: {
-    help: `nnc compile FILE.nn [-o FILE.wasm]
+    help: `nnc compile FILE.nn [-o FILE.wasm] [--batch N]
 
 Compiles the model to one .wasm (SIMD) holding its training step and its
-manifest. Without -o, writes FILE.wasm beside FILE.nn.`,
-    options: { ...help, output: { type: "string", short: "o" } },
+manifest. Without -o, writes FILE.wasm beside FILE.nn. --batch N sets the
+batch size (compiled in) instead of the file's.`,
+    options: { ...help, ...batch, output: { type: "string", short: "o" } },
     async run(file, values) {
-      const compiled = await compileFile(file);
+      const compiled = await compileFile(file, values);
       const out = (values.output as string | undefined) ?? `${file.replace(/\.nn$/, "")}.wasm`;
       writeAtomic(out, compiled.wasm);
       process.stdout.write(`${out}: ${compiled.wasm.length} bytes, ${compiled.manifest.params.length} parameter tensors\n`);
@@ -42,12 +44,13 @@ manifest. Without -o, writes FILE.wasm beside FILE.nn.`,
   },
 
   train: {
-    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
+    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
 
 Compiles the model, trains it on the data named in its \`data\` statement (or
 on --data PATH, which replaces that file), evaluates after each epoch on the
 held-out split (or the training data), and prints the final metrics.
   --epochs N         train for N epochs instead of the file's
+  --batch N          mini-batches of N samples instead of the file's
   --seed N           initialise and shuffle with seed N instead of the file's
   --save FILE        write the trained weights
   --report FILE      write a JSON report (metrics, loss, params, throughput)
@@ -55,6 +58,7 @@ held-out split (or the training data), and prints the final metrics.
     options: {
       ...help,
       ...data,
+      ...batch,
       epochs: { type: "string" },
       seed: { type: "string" },
       save: { type: "string" },
@@ -62,7 +66,7 @@ held-out split (or the training data), and prints the final metrics.
       quiet: { type: "boolean" },
     },
     async run(file, values) {
-      const compiled = await compileFile(file);
+      const compiled = await compileFile(file, values);
       const model = await Model.load(compiled.wasm);
       const seed = intOption(values, "seed", 0) ?? model.manifest.train.seed;
       const epochs = intOption(values, "epochs", 1) ?? model.manifest.train.epochs;
@@ -78,7 +82,7 @@ held-out split (or the training data), and prints the final metrics.
       });
       progress.stop();
       const last = reports[reports.length - 1];
-      const report = trainReport(model, reports, split);
+      const report = trainReport(model, reports, split, seed);
       process.stdout.write(`${summary(last, split)}\n`);
       if (values.report) writeAtomic(values.report as string, `${JSON.stringify(report, null, 2)}\n`);
       if (values.save) writeAtomic(values.save as string, encodeWeights(model.manifest, model.getWeights()));
@@ -86,11 +90,11 @@ held-out split (or the training data), and prints the final metrics.
   },
 
   eval: {
-    help: `nnc eval FILE.nn --weights FILE [--data PATH]
+    help: `nnc eval FILE.nn --weights FILE [--data PATH] [--batch N]
 
 Loads trained weights and prints the loss and metrics on the held-out split
 (or on all the data when the source has no split).`,
-    options: { ...help, ...data, ...weights },
+    options: { ...help, ...data, ...weights, ...batch },
     async run(file, values) {
       const model = await loadTrained(file, values);
       const split = readData(model, file, values.data as string | undefined);
@@ -99,11 +103,11 @@ Loads trained weights and prints the loss and metrics on the held-out split
   },
 
   predict: {
-    help: `nnc predict FILE.nn --weights FILE [--data PATH] [--limit N]
+    help: `nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
 
 Loads trained weights and prints the model's output for each sample of the
 held-out split (or of all the data), one line per sample.`,
-    options: { ...help, ...data, ...weights, limit: { type: "string" } },
+    options: { ...help, ...data, ...weights, ...batch, limit: { type: "string" } },
     async run(file, values) {
       const model = await loadTrained(file, values);
       const split = readData(model, file, values.data as string | undefined);
@@ -118,15 +122,15 @@ held-out split (or of all the data), one line per sample.`,
   },
 
   inspect: {
-    help: `nnc inspect FILE.nn [--source]
+    help: `nnc inspect FILE.nn [--source] [--batch N]
 
 Prints the training graph (forward, backward, update) with shapes, the
 parameter count, FLOPs per training step and memory. --source prints the
 generated AssemblyScript instead.`,
-    options: { ...help, source: { type: "boolean" } },
+    options: { ...help, ...batch, source: { type: "boolean" } },
     async run(file, values) {
       const text = readFileSync(file, "utf8");
-      const result = compileGraph(text, file);
+      const result = compileGraph(text, file, { batch: intOption(values, "batch", 1) });
       if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
       const mem = layout(result.graph);
       if (values.source) {
@@ -138,16 +142,17 @@ generated AssemblyScript instead.`,
   },
 };
 
-async function compileFile(file: string): Promise<Compiled> {
+/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant). */
+async function compileFile(file: string, values: Values): Promise<Compiled> {
   const text = readFileSync(file, "utf8");
-  const result = await compile(text, file);
+  const result = await compile(text, file, { batch: intOption(values, "batch", 1) });
   if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
   return result.compiled;
 }
 
 async function loadTrained(file: string, values: Values): Promise<Model> {
   if (!values.weights) throw new UsageError("--weights FILE is required (write one with `nnc train FILE.nn --save FILE`)");
-  const model = await Model.load((await compileFile(file)).wasm);
+  const model = await Model.load((await compileFile(file, values)).wasm);
   const path = values.weights as string;
   model.setWeights(decodeWeights(readFileSync(path), model.manifest, path));
   return model;
@@ -166,7 +171,7 @@ function intOption(values: Values, name: string, min: number): number | undefine
   return n;
 }
 
-function trainReport(model: Model, reports: EpochReport[], split: Split) {
+function trainReport(model: Model, reports: EpochReport[], split: Split, seed: number) {
   const last = reports[reports.length - 1];
   const seconds = reports.reduce((s, r) => s + r.seconds, 0);
   const { loss: evalLoss, ...metrics } = last.metrics;
@@ -176,7 +181,7 @@ function trainReport(model: Model, reports: EpochReport[], split: Split) {
     epochs: reports.length,
     steps: model.steps,
     batch: m.batch,
-    seed: m.train.seed,
+    seed,
     final_loss: last.loss,
     eval_loss: evalLoss,
     eval_split: split.test ? "test" : "train",

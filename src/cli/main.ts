@@ -14,11 +14,11 @@ import { CompileFailure, UsageError } from "./errors.ts";
 const usage = `nnc: a neural-network compiler from .nn files to WebAssembly that trains
 
 usage:
-  nnc compile FILE.nn [-o FILE.wasm]
-  nnc train   FILE.nn [--data PATH] [--epochs N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
-  nnc eval    FILE.nn --weights FILE [--data PATH]
-  nnc predict FILE.nn --weights FILE [--data PATH] [--limit N]
-  nnc inspect FILE.nn [--source]
+  nnc compile FILE.nn [-o FILE.wasm] [--batch N]
+  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
+  nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N]
+  nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
+  nnc inspect FILE.nn [--source] [--batch N]
 
 Run \`nnc COMMAND --help\` for one command.`;
 

@@ -46,10 +46,10 @@ describe("nnc train, eval, predict", () => {
     expect(predicted.stdout.trim().split("\n")).toEqual(["0", "0", "1", "1"]);
   });
 
-  it("--epochs and --seed override the file", async () => {
-    const r = await nnc("train", "examples/xor.nn", "--epochs", "3", "--seed", "5", "--report", report, "--quiet");
+  it("--epochs, --batch and --seed override the file", async () => {
+    const r = await nnc("train", "examples/xor.nn", "--epochs", "3", "--batch", "3", "--seed", "5", "--report", report, "--quiet");
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ epochs: 3, steps: 3 });
+    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ epochs: 3, batch: 3, steps: 6, seed: 5 });
   });
 });
 
@@ -92,6 +92,18 @@ describe("mistakes get located messages and exit 1", () => {
     const r = await nnc("train", "examples/iris.nn", "--data", csv);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: ${csv}:8: \`five\` in column \`sepal_length\` is not a number\n`);
+  });
+
+  it("images that do not fit the model's input", async () => {
+    const file = join(dir, "big.nn");
+    const images = join(root, "data/fashion-mnist");
+    writeFileSync(
+      file,
+      `model big {\n  input image: [1, 32, 32]\n  input label: class(10)\n  loss softmax_cross_entropy(dense(flatten(image), 10), label)\n  data idx("${images}")\n}\n`,
+    );
+    const r = await nnc("train", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${images}/train-images-idx3-ubyte.gz: images are 28x28 but the model's input is [1, 32, 32]\n`);
   });
 
   it("a corrupt weights file", async () => {
