@@ -61,6 +61,20 @@ const loss = (op: OpName, a: string, b: string): Layer => ({
   build: (ctx, args) => ctx.op(op, [args[a] as TensorRef, args[b] as TensorRef]),
 });
 
+/** The arguments every layer with weights ends with. */
+const weightArgs: ArgSpec[] = [
+  { name: "activation", kind: "activation", default: "identity" },
+  { name: "init", kind: "init", default: "glorot" },
+  { name: "bias", kind: "bool", default: true },
+  { name: "bias_init", kind: "init", default: "zeros" },
+];
+
+/** y + b (b per unit with `add`, per channel with `bias_add`), then the activation. */
+function biasAndActivation(ctx: LayerContext, y: TensorRef, args: Record<string, ArgValue>, op: OpName, units: number, fanIn: number): TensorRef {
+  const biased = args.bias ? ctx.op(op, [y, ctx.param("b", [units], args.bias_init as Init, fanIn, units)]) : y;
+  return args.activation === "identity" ? biased : ctx.op(args.activation as OpName, [biased]);
+}
+
 /** TensorFlow's "same": out = ceil(n / stride), the padding split with the extra one after. */
 function samePadding(n: number, k: number, stride: number): [number, number] {
   const total = Math.max((Math.ceil(n / stride) - 1) * stride + k - n, 0);
@@ -85,23 +99,14 @@ export const layers: Record<string, Layer> = {
   // y = activation(x W + b); x: [B, in], W: [in, units], b: [units]
   dense: {
     named: true,
-    args: [
-      { name: "x", kind: "tensor" },
-      { name: "units", kind: "int" },
-      { name: "activation", kind: "activation", default: "identity" },
-      { name: "init", kind: "init", default: "glorot" },
-      { name: "bias", kind: "bool", default: true },
-      { name: "bias_init", kind: "init", default: "zeros" },
-    ],
+    args: [{ name: "x", kind: "tensor" }, { name: "units", kind: "int" }, ...weightArgs],
     build(ctx, args) {
       const x = args.x as TensorRef;
       const units = args.units as number;
       const shape = ctx.shapeOf(x);
       const fanIn = shape[shape.length - 1];
       const w = ctx.param("w", [fanIn, units], args.init as Init, fanIn, units);
-      let y = ctx.op("matmul", [x, w]);
-      if (args.bias) y = ctx.op("add", [y, ctx.param("b", [units], args.bias_init as Init, fanIn, units)]);
-      return args.activation === "identity" ? y : ctx.op(args.activation as OpName, [y]);
+      return biasAndActivation(ctx, ctx.op("matmul", [x, w]), args, "add", units, fanIn);
     },
   },
   matmul: loss("matmul", "a", "b"),
@@ -115,21 +120,18 @@ export const layers: Record<string, Layer> = {
       { name: "kernel", kind: "int", default: 3 },
       { name: "stride", kind: "int", default: 1 },
       { name: "pad", kind: "choice", default: "valid", options: ["valid", "same"] },
-      { name: "activation", kind: "activation", default: "identity" },
-      { name: "init", kind: "init", default: "glorot" },
-      { name: "bias", kind: "bool", default: true },
-      { name: "bias_init", kind: "init", default: "zeros" },
+      ...weightArgs,
     ],
     build(ctx, args) {
       const x = args.x as TensorRef;
-      const [, channels, height, width] = ctx.shapeOf(x);
+      const [, channels = 1, height, width] = ctx.shapeOf(x);
       const [filters, k, stride] = [args.filters, args.kernel, args.stride] as number[];
-      const pads = args.pad === "same" ? [...samePadding(height, k, stride), ...samePadding(width, k, stride)] : [0, 0, 0, 0];
-      const w = ctx.param("w", [filters, channels ?? 1, k, k], args.init as Init, (channels ?? 1) * k * k, filters * k * k);
-      // [top, left, bottom, right]
-      let y = ctx.op("conv2d", [x, w], { stride, pads: [pads[0], pads[2], pads[1], pads[3]] });
-      if (args.bias) y = ctx.op("bias_add", [y, ctx.param("b", [filters], args.bias_init as Init, (channels ?? 1) * k * k, filters)]);
-      return args.activation === "identity" ? y : ctx.op(args.activation as OpName, [y]);
+      const [top, bottom] = args.pad === "same" ? samePadding(height, k, stride) : [0, 0];
+      const [left, right] = args.pad === "same" ? samePadding(width, k, stride) : [0, 0];
+      const fanIn = channels * k * k;
+      const w = ctx.param("w", [filters, channels, k, k], args.init as Init, fanIn, filters * k * k);
+      const y = ctx.op("conv2d", [x, w], { stride, pads: [top, left, bottom, right] });
+      return biasAndActivation(ctx, y, args, "bias_add", filters, fanIn);
     },
   },
   maxpool: pooling("maxpool2d"),
