@@ -151,8 +151,32 @@ class Elaborator {
     } else if (t.kind === "Call" && t.callee.name === "class" && t.args.length === 1 && !t.args[0].name) {
       const classes = this.literalInt(t.args[0].value, "a number of classes");
       node = { op: "input", inputs: [], shape: [this.graph.train.batch], dtype: "i32", batched: true, attrs: { classes }, span: stmt.span, label: name };
+    } else if (t.kind === "Call" && t.callee.name === "tokens") {
+      const b = this.bind(
+        t,
+        [
+          { name: "length", required: true },
+          { name: "vocab", required: true },
+          { name: "pad", required: false },
+        ],
+        "tokens",
+      );
+      const length = this.literalInt(b.get("length") as A.Expr, "a sequence length");
+      const classes = this.literalInt(b.get("vocab") as A.Expr, "a vocabulary size");
+      const padArg = b.get("pad");
+      const pad = padArg ? this.number(padArg, new Map()) : 0;
+      node = {
+        op: "input",
+        inputs: [],
+        shape: [this.graph.train.batch, length],
+        dtype: "i32",
+        batched: true,
+        attrs: { classes, pad },
+        span: stmt.span,
+        label: name,
+      };
     } else {
-      fail("E009", t.span, { expected: "an input type: a shape such as [2] or [1, 28, 28], or class(N)", found: describe(t) });
+      fail("E009", t.span, { expected: "an input type: a shape such as [2] or [1, 28, 28], class(N), or tokens(length, vocab: N)", found: describe(t) });
     }
     const id = this.graph.nodes.length;
     this.graph.nodes.push({ id, ...node });
@@ -409,6 +433,8 @@ class Elaborator {
         return { id, origin: call };
       },
       shapeOf: (t) => this.graph.nodes[t.id].shape,
+      node: (t) => this.graph.nodes[t.id],
+      constant: (value) => this.asTensor({ kind: "number", value }, call),
     };
   }
 
@@ -535,7 +561,8 @@ class Elaborator {
 
   private defaultMetrics(): void {
     const t = this.graph.train;
-    if (t.metrics.length === 0) t.metrics = this.graph.nodes[this.graph.loss].op === "softmax_ce" ? ["accuracy"] : ["mse"];
+    const classifier = ["softmax_ce", "label_ce"].includes(this.graph.nodes[this.graph.loss].op);
+    if (t.metrics.length === 0) t.metrics = classifier ? ["accuracy"] : ["mse"];
   }
 
   // ---- diagnostics helpers ---------------------------------------------------------------

@@ -5,7 +5,7 @@
 
 import type { Call, Expr } from "./ast.ts";
 import { fail } from "./diagnostics.ts";
-import type { Init } from "./ir/graph.ts";
+import type { Init, Node } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
 
 export type ArgKind = "tensor" | "int" | "number" | "bool" | "string" | "activation" | "init" | "choice";
@@ -35,6 +35,9 @@ export interface LayerContext {
   op(op: OpName, inputs: TensorRef[], attrs?: Record<string, unknown>): TensorRef;
   param(suffix: string, shape: number[], init: Init, fanIn: number, fanOut: number): TensorRef;
   shapeOf(t: TensorRef): readonly number[];
+  node(t: TensorRef): Node;
+  /** A scalar constant. */
+  constant(value: number): TensorRef;
 }
 
 export interface Layer {
@@ -69,10 +72,18 @@ const weightArgs: ArgSpec[] = [
   { name: "bias_init", kind: "init", default: "zeros" },
 ];
 
-/** y + b (b per unit with `add`, per channel with `bias_add`), then the activation. */
-function biasAndActivation(ctx: LayerContext, y: TensorRef, args: Record<string, ArgValue>, op: OpName, units: number, fanIn: number): TensorRef {
-  const biased = args.bias ? ctx.op(op, [y, ctx.param("b", [units], args.bias_init as Init, fanIn, units)]) : y;
-  return args.activation === "identity" ? biased : ctx.op(args.activation as OpName, [biased]);
+const glorot: Init = { kind: "glorot" };
+const zeros: Init = { kind: "zeros" };
+
+/** x W (+ b) over the last axis of x; parameters `${prefix}w` [in, units] and `${prefix}b` [units]. */
+function linear(ctx: LayerContext, x: TensorRef, units: number, prefix: string, init: Init = glorot, biasInit: Init | null = zeros): TensorRef {
+  const fanIn = ctx.shapeOf(x).at(-1) ?? 1;
+  const y = ctx.op("matmul", [x, ctx.param(`${prefix}w`, [fanIn, units], init, fanIn, units)]);
+  return biasInit ? ctx.op("add", [y, ctx.param(`${prefix}b`, [units], biasInit, fanIn, units)]) : y;
+}
+
+function activate(ctx: LayerContext, y: TensorRef, activation: string): TensorRef {
+  return activation === "identity" ? y : ctx.op(activation as OpName, [y]);
 }
 
 /** TensorFlow's "same": out = ceil(n / stride), the padding split with the extra one after. */
@@ -101,12 +112,8 @@ export const layers: Record<string, Layer> = {
     named: true,
     args: [{ name: "x", kind: "tensor" }, { name: "units", kind: "int" }, ...weightArgs],
     build(ctx, args) {
-      const x = args.x as TensorRef;
-      const units = args.units as number;
-      const shape = ctx.shapeOf(x);
-      const fanIn = shape[shape.length - 1];
-      const w = ctx.param("w", [fanIn, units], args.init as Init, fanIn, units);
-      return biasAndActivation(ctx, ctx.op("matmul", [x, w]), args, "add", units, fanIn);
+      const y = linear(ctx, args.x as TensorRef, args.units as number, "", args.init as Init, args.bias ? (args.bias_init as Init) : null);
+      return activate(ctx, y, args.activation as string);
     },
   },
   matmul: loss("matmul", "a", "b"),
@@ -131,7 +138,8 @@ export const layers: Record<string, Layer> = {
       const fanIn = channels * k * k;
       const w = ctx.param("w", [filters, channels, k, k], args.init as Init, fanIn, filters * k * k);
       const y = ctx.op("conv2d", [x, w], { stride, pads: [top, left, bottom, right] });
-      return biasAndActivation(ctx, y, args, "bias_add", filters, fanIn);
+      const biased = args.bias ? ctx.op("bias_add", [y, ctx.param("b", [filters], args.bias_init as Init, fanIn, filters)]) : y;
+      return activate(ctx, biased, args.activation as string);
     },
   },
   maxpool: pooling("maxpool2d"),
@@ -142,6 +150,99 @@ export const layers: Record<string, Layer> = {
     build(ctx, { x }) {
       const [batch, ...rest] = ctx.shapeOf(x as TensorRef);
       return ctx.op("reshape", [x as TensorRef], { to: [batch, rest.reduce((a, b) => a * b, 1)] });
+    },
+  },
+  // tokens [B, S] -> [B, S, dim]: a learned vector per vocabulary entry
+  embedding: {
+    named: true,
+    args: [
+      { name: "tokens", kind: "tensor" },
+      { name: "dim", kind: "int" },
+      { name: "init", kind: "init", default: "glorot" },
+    ],
+    build(ctx, args) {
+      const tokens = args.tokens as TensorRef;
+      const vocab = ctx.node(tokens).attrs.classes ?? 0;
+      if (ctx.node(tokens).dtype !== "i32") fail("E009", ctx.call.span, { expected: "token ids (an input of type tokens(...))", found: "a float tensor" });
+      const dim = args.dim as number;
+      return ctx.op("embedding", [tokens, ctx.param("table", [vocab, dim], args.init as Init, vocab, dim)]);
+    },
+  },
+  // x [B, S, d] + positions: sinusoids (Vaswani et al.) or, learned, a parameter [S, d]
+  positional: {
+    named: true,
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "learned", kind: "bool", default: false },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const table = ctx.shapeOf(x).slice(1);
+      const positions = args.learned ? ctx.param("table", table, { kind: "normal", std: 0.02 }, table[1], table[1]) : ctx.op("sinusoid", [], { to: table });
+      return ctx.op("add", [x, positions]);
+    },
+  },
+  // normalised over the last axis, then scaled and shifted by learned gain and bias
+  layernorm: {
+    named: true,
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "eps", kind: "number", default: 1e-5 },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const d = ctx.shapeOf(x).at(-1) ?? 1;
+      const gain = ctx.param("gain", [d], { kind: "ones" }, d, d);
+      const bias = ctx.param("bias", [d], { kind: "zeros" }, d, d);
+      return ctx.op("layernorm", [x, gain, bias], { eps: args.eps });
+    },
+  },
+  // multi-head scaled dot-product attention (Vaswani et al. 2017): queries from q [B, Sq, d],
+  // keys and values from k, v [B, Sk, d]; heads of d / heads features; causal hides later
+  // keys; mask (the key tokens [B, Sk]) hides padding keys; then the output projection
+  attention: {
+    named: true,
+    args: [
+      { name: "q", kind: "tensor" },
+      { name: "k", kind: "tensor" },
+      { name: "v", kind: "tensor" },
+      { name: "heads", kind: "int", default: 1 },
+      { name: "causal", kind: "bool", default: false },
+      { name: "mask", kind: "tensor", default: null },
+    ],
+    build(ctx, args) {
+      const [q, k, v] = [args.q, args.k, args.v] as TensorRef[];
+      const heads = args.heads as number;
+      const d = ctx.shapeOf(q).at(-1) ?? 1;
+      if (d % heads) fail("E013", ctx.call.span, { name: "heads", detail: `${d} features do not split into ${heads} heads` });
+      const project = (x: TensorRef, name: string) => linear(ctx, x, d, `${name}.`);
+      // [B, S, d] -> [B, heads, S, d / heads]
+      const split = (x: TensorRef) => {
+        const [batch, steps] = ctx.shapeOf(x);
+        return ctx.op("transpose", [ctx.op("reshape", [x], { to: [batch, steps, heads, d / heads] })], { perm: [0, 2, 1, 3] });
+      };
+      const [qh, kh, vh] = [split(project(q, "q")), split(project(k, "k")), split(project(v, "v"))];
+      let scores = ctx.op("mul", [ctx.op("bmm", [qh, kh], { tb: true }), ctx.constant(1 / Math.sqrt(d / heads))]);
+      if (args.causal) scores = ctx.op("causal_mask", [scores]);
+      if (args.mask) scores = ctx.op("key_mask", [scores, args.mask as TensorRef], { pad: ctx.node(args.mask as TensorRef).attrs.pad ?? 0 });
+      const heads_out = ctx.op("bmm", [ctx.op("softmax", [scores]), vh]);
+      const [batch, steps] = ctx.shapeOf(q);
+      const merged = ctx.op("reshape", [ctx.op("transpose", [heads_out], { perm: [0, 2, 1, 3] })], { to: [batch, steps, d] });
+      return project(merged, "out");
+    },
+  },
+  // the position-wise feed-forward block: dense(hidden, activation) then back to the input's width
+  ffn: {
+    named: true,
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "hidden", kind: "int" },
+      { name: "activation", kind: "activation", default: "relu" },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const hidden = activate(ctx, linear(ctx, x, args.hidden as number, "in."), args.activation as string);
+      return linear(ctx, hidden, ctx.shapeOf(x).at(-1) ?? 1, "out.");
     },
   },
   // inverted dropout: in training each value is zeroed with probability `rate`, the rest scaled by 1 / (1 - rate)
@@ -160,7 +261,20 @@ export const layers: Record<string, Layer> = {
   },
 
   mse: loss("mse", "prediction", "target"),
-  softmax_cross_entropy: loss("softmax_ce", "logits", "labels"),
+  // against integer labels (class(N) or tokens(...), whose padding does not count) or distributions
+  softmax_cross_entropy: {
+    args: [
+      { name: "logits", kind: "tensor" },
+      { name: "labels", kind: "tensor" },
+      { name: "smoothing", kind: "number", default: 0 },
+    ],
+    build(ctx, args) {
+      const [logits, labels] = [args.logits, args.labels] as TensorRef[];
+      const target = ctx.node(labels);
+      if (target.dtype === "f32") return ctx.op("softmax_ce", [logits, labels]);
+      return ctx.op("label_ce", [logits, labels], { ignore: target.attrs.pad ?? -1, smoothing: args.smoothing });
+    },
+  },
   cross_entropy: loss("cross_entropy", "p", "q"),
   kl_div: loss("kl_div", "p", "q"),
 };

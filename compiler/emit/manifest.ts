@@ -13,6 +13,7 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     dtype: node.dtype,
     offset: mem.offsets[node.id],
     ...(node.attrs.classes ? { classes: node.attrs.classes } : {}),
+    ...(node.attrs.pad !== undefined ? { pad: node.attrs.pad } : {}),
   });
   const lossNode = graph.nodes[graph.loss];
   const target = graph.nodes[lossNode.inputs[1]];

@@ -20,6 +20,12 @@ export interface Attrs {
   pads?: readonly number[]; // conv2d: zero padding [top, left, bottom, right]
   window?: number; // pooling: the window's side
   keep?: number; // dropout: 24-bit threshold, an element is kept when its random24() < keep
+  perm?: readonly number[]; // transpose: result axis k is input axis perm[k]
+  eps?: number; // layernorm
+  fill?: number; // masks: the value masked entries get
+  pad?: number; // key_mask: the token id of padding
+  ignore?: number; // label_ce: the label that does not count
+  smoothing?: number; // label_ce: label smoothing
 }
 
 export interface Node {

@@ -9,6 +9,7 @@
 
 import type { Attrs, DType, Node, Shape } from "./graph.ts";
 import { formatShape, size } from "./graph.ts";
+import { type SequenceOp, sequenceOps } from "./sequence.ts";
 import { type SpatialOp, spatialOps } from "./spatial.ts";
 
 export type OpName =
@@ -44,7 +45,8 @@ export type OpName =
   | "kl_div"
   | "kl_div_grad"
   | "residual"
-  | SpatialOp;
+  | SpatialOp
+  | SequenceOp;
 
 export type FusionKind = "elementwise" | "broadcast" | "injective" | "reduction" | "output-fusable" | "opaque";
 
@@ -107,6 +109,8 @@ export interface KernelOp extends OpBase {
 export type OpDef = MapOp | KernelOp;
 
 const show = formatShape;
+/** A shape seen as a matrix: [rows (all leading axes), columns (the last axis)]. */
+export const matrix = (s: Shape): [number, number] => [size(s.slice(0, -1)), s[s.length - 1]];
 export const f32 = (shape: Shape, batched: boolean): Typed => ({ shape, dtype: "f32", batched });
 
 /** Suffix broadcasting: the smaller shape must be a suffix of the larger. */
@@ -146,29 +150,23 @@ function lossShape(ins: Node[]): Typed | string {
   if (bothF) return `prediction ${show(a)} and target ${show(b)} differ`;
   return f32([], false);
 }
-/** Row-wise loss: per(row values of each input, row width) summed over rows < n, divided by n. */
-function rowLoss(ins: Float64Array[], ctx: RefContext, per: (rows: Float64Array[], width: number) => number): number {
+/** Row-wise loss: per(the row of each input) summed over rows < n, divided by n. */
+function rowLoss(ins: Float64Array[], ctx: RefContext, per: (rows: Float64Array[]) => number): number {
   const width = size(ctx.ins[0].shape) / ctx.ins[0].shape[0];
   let total = 0;
-  for (let r = 0; r < ctx.n; r++) {
-    total += per(
-      ins.map((x, i) => (ctx.ins[i].dtype === "i32" ? x.subarray(r, r + 1) : x.subarray(r * width, (r + 1) * width))),
-      width,
-    );
-  }
+  for (let r = 0; r < ctx.n; r++) total += per(ins.map((x) => x.subarray(r * width, (r + 1) * width)));
   return total / ctx.n;
 }
 const lossGradShape = (ins: Node[]): Typed => f32(ins[0].shape, true);
 
-/** The kernel skeleton shared by losses: for r < n, the row offsets ra (f32 rows) and rb (second input). */
+/** The kernel skeleton of a row loss: for r < n, the addresses pa and pb of the rows of both inputs. */
 function rowLoop(k: KernelContext, body: string): string {
   const [a, b] = k.ins;
   const width = size(a.shape) / a.shape[0];
-  const bStride = b.dtype === "i32" ? 4 : width * 4;
   return `{
     for (let r = 0; r < n; r++) {
       const pa = ${k.at(a)} + r * ${width * 4};
-      const pb = ${k.at(b)} + r * ${bStride};
+      const pb = ${k.at(b)} + r * ${width * 4};
       ${body}
     }
   }`;
@@ -249,13 +247,6 @@ function softmaxRow(z: Float64Array): Float64Array {
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
 }
-/** The target row of softmax_ce: a class index (i32) or a distribution (f32). */
-function targetRow(t: Float64Array, dtype: DType, width: number): Float64Array {
-  if (dtype === "f32") return t;
-  const row = new Float64Array(width);
-  row[t[0]] = 1;
-  return row;
-}
 
 // AssemblyScript fragments for the row losses: max and log-sum-exp over pa[0..w).
 const lseAS = (w: number): string => `
@@ -264,7 +255,6 @@ const lseAS = (w: number): string => `
       let se: f32 = 0;
       for (let j = 0; j < ${w}; j++) se += Mathf.exp(load<f32>(pa + j * 4) - mx);
       const lse = mx + Mathf.log(se);`;
-const targetAS = (b: Node, j: string): string => (b.dtype === "i32" ? `(load<i32>(pb) == ${j} ? <f32>1 : <f32>0)` : `load<f32>(pb + ${j} * 4)`);
 
 export const ops: Record<OpName, OpDef> = {
   // ---- sources: values the host writes (inputs, parameters) or the compiler fixes
@@ -410,25 +400,28 @@ export const ops: Record<OpName, OpDef> = {
     },
   },
 
-  // ---- C = op(A) op(B), 2-D; ta/tb read A or B transposed (for the backward pass)
+  // ---- C = op(A) op(B), each operand seen as 2-D with its leading axes merged
+  // (so a dense layer applies to the last axis of [B, S, d]); ta/tb read A or
+  // B transposed (for the backward pass)
   matmul: {
     fusion: "output-fusable",
     arity: 2,
     shape([a, b], attrs) {
-      const [m, ka] = attrs.ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
-      const [kb, n] = attrs.tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-      if (a.shape.length !== 2 || b.shape.length !== 2) return `matmul takes 2-D operands, got ${show(a)} and ${show(b)}`;
+      if (a.shape.length < 2 || b.shape.length < 2) return `matmul takes operands of 2 or more axes, got ${show(a)} and ${show(b)}`;
+      const [m, ka] = attrs.ta ? [...matrix(a.shape)].reverse() : matrix(a.shape);
+      const [kb, n] = attrs.tb ? [...matrix(b.shape)].reverse() : matrix(b.shape);
       if (ka !== kb) return `${show(a)} times ${show(b)}: inner sizes ${ka} and ${kb} differ`;
-      return f32([m, n], a.batched && !attrs.ta);
+      return attrs.ta ? f32([m, n], false) : f32([...a.shape.slice(0, -1), n], a.batched);
     },
-    flops: (node, [a]) => 2 * size(node.shape) * (node.attrs.ta ? a.shape[0] : a.shape[1]),
+    flops: (node, [a]) => 2 * size(node.shape) * matrix(a.shape)[node.attrs.ta ? 0 : 1],
     grad(g, node, gy) {
       const [a, b] = node.inputs;
       return [g.op("matmul", [gy, b], { tb: true }), g.op("matmul", [a, gy], { ta: true })];
     },
     reference(ins, out, { node, ins: [a] }) {
-      const [m, n] = node.shape;
-      const k = node.attrs.ta ? a.shape[0] : a.shape[1];
+      const n = node.shape[node.shape.length - 1];
+      const m = size(node.shape) / n;
+      const k = matrix(a.shape)[node.attrs.ta ? 0 : 1];
       const [A, B] = ins;
       const ai = (i: number, p: number) => (node.attrs.ta ? p * m + i : i * k + p);
       const bi = (p: number, j: number) => (node.attrs.tb ? j * k + p : p * n + j);
@@ -441,8 +434,9 @@ export const ops: Record<OpName, OpDef> = {
       }
     },
     kernel({ node, ins: [a, b], at }) {
-      const [m, n] = node.shape;
-      const k = node.attrs.ta ? a.shape[0] : a.shape[1];
+      const n = node.shape[node.shape.length - 1];
+      const m = size(node.shape) / n;
+      const k = matrix(a.shape)[node.attrs.ta ? 0 : 1];
       const variant = node.attrs.ta ? "gemm_tn" : node.attrs.tb ? "gemm_nt" : "gemm_nn";
       return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k}, false);`;
     },
@@ -478,32 +472,30 @@ export const ops: Record<OpName, OpDef> = {
       { ref: (y, t) => 2 * (t - y), as: (y, t) => `<f32>2 * (${t} - ${y})` },
     ],
   }),
-  // logits [B, C]; target: class index [B] (i32) or distribution [B, C]
+  // logits [B, C] against target distributions [B, C] (integer labels: label_ce in sequence.ts)
   softmax_ce: {
     fusion: "reduction",
     arity: 2,
     shape([z, t]) {
       if (!z.batched || z.shape.length !== 2) return `logits must be [B, classes], got ${show(z)}`;
-      if (t.dtype === "i32") return t.shape.length === 1 ? f32([], false) : `class labels must be [B], got ${show(t)}`;
       return lossShape([z, t]);
     },
     grad: (g, node, gy) => [g.op("softmax_ce_grad", [...node.inputs, gy]), null],
     reference: (ins, out, ctx) => {
-      out[0] = rowLoss(ins, ctx, ([z, t], w) => {
+      out[0] = rowLoss(ins, ctx, ([z, t]) => {
         const p = softmaxRow(z);
-        return targetRow(t, ctx.ins[1].dtype, w).reduce((s, tj, j) => s - (tj ? tj * Math.log(p[j]) : 0), 0);
+        return t.reduce((s, tj, j) => s - (tj ? tj * Math.log(p[j]) : 0), 0);
       });
     },
     kernel: (k) => {
       const w = k.ins[0].shape[1];
-      const b = k.ins[1];
-      const body =
-        b.dtype === "i32"
-          ? `total += lse - load<f32>(pa + load<i32>(pb) * 4);`
-          : `for (let j = 0; j < ${w}; j++) total += load<f32>(pb + j * 4) * (lse - load<f32>(pa + j * 4));`;
       return `{
     let total: f32 = 0;
-    ${rowLoop(k, lseAS(w) + body)}
+    ${rowLoop(
+      k,
+      `${lseAS(w)}
+      for (let j = 0; j < ${w}; j++) total += load<f32>(pb + j * 4) * (lse - load<f32>(pa + j * 4));`,
+    )}
     store<f32>(${k.at(k.node)}, total / <f32>n);
   }`;
     },
@@ -517,8 +509,7 @@ export const ops: Record<OpName, OpDef> = {
       out.fill(0);
       for (let r = 0; r < ctx.n; r++) {
         const p = softmaxRow(ins[0].subarray(r * w, (r + 1) * w));
-        const t = targetRow(ctx.ins[1].dtype === "i32" ? ins[1].subarray(r, r + 1) : ins[1].subarray(r * w, (r + 1) * w), ctx.ins[1].dtype, w);
-        for (let j = 0; j < w; j++) out[r * w + j] = (ins[2][0] * (p[j] - t[j])) / ctx.n;
+        for (let j = 0; j < w; j++) out[r * w + j] = (ins[2][0] * (p[j] - ins[1][r * w + j])) / ctx.n;
       }
     },
     kernel(k) {
@@ -526,7 +517,7 @@ export const ops: Record<OpName, OpDef> = {
       return rowGradLoop(
         k,
         `${lseAS(w)}
-      for (let j = 0; j < ${w}; j++) store<f32>(po + j * 4, scale * (Mathf.exp(load<f32>(pa + j * 4) - lse) - ${targetAS(k.ins[1], "j")}));`,
+      for (let j = 0; j < ${w}; j++) store<f32>(po + j * 4, scale * (Mathf.exp(load<f32>(pa + j * 4) - lse) - load<f32>(pb + j * 4)));`,
       );
     },
   },
@@ -568,6 +559,8 @@ export const ops: Record<OpName, OpDef> = {
 
   // ---- convolution, pooling, reshape, dropout: compiler/ir/spatial.ts
   ...spatialOps,
+  // ---- embedding, positions, attention, layer norm, sequence loss: compiler/ir/sequence.ts
+  ...sequenceOps,
 };
 
 export const opDef = (name: OpName): OpDef => ops[name];

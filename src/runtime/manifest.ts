@@ -15,6 +15,8 @@ export interface TensorInfo {
   /** Byte offset in linear memory of the whole batch, row-major. */
   offset: number;
   classes?: number;
+  /** Token inputs: the id of padding. */
+  pad?: number;
 }
 
 export interface ParamEntry {

@@ -188,6 +188,7 @@ export class Model {
     const order = Int32Array.from({ length: data.count }, (_, i) => i);
     let loss = 0;
     let correct = 0;
+    let counted = 0;
     let squared = 0;
     for (let start = 0; start < data.count; start += batch) {
       const n = this.feed(data, order, start, this.manifest.inputs);
@@ -195,16 +196,27 @@ export class Model {
       const pred = this.f32(out.offset, n * width);
       const t = target && data.columns[target.name];
       if (!t || !target) continue;
+      const tw = rowSize(target);
       for (let r = 0; r < n; r++) {
         const row = pred.subarray(r * width, (r + 1) * width);
-        const tw = rowSize(target);
         const trow = t.subarray((start + r) * tw, (start + r + 1) * tw);
-        correct += matches(row, trow, target.dtype) ? 1 : 0;
-        if (target.dtype === "f32") for (let j = 0; j < width; j++) squared += (row[j] - trow[j]) ** 2;
+        if (target.dtype === "f32") {
+          correct += matches(row, trow) ? 1 : 0;
+          counted++;
+          for (let j = 0; j < width; j++) squared += (row[j] - trow[j]) ** 2;
+          continue;
+        }
+        // one label per position (a class, or a token of a sequence whose padding does not count)
+        const classes = width / tw;
+        trow.forEach((label, p) => {
+          if (label === target.pad) return;
+          counted++;
+          if (argmax(row.subarray(p * classes, (p + 1) * classes)) === label) correct++;
+        });
       }
     }
     const metrics: Metrics = { loss: loss / data.count };
-    if (train.metrics.includes("accuracy")) metrics.accuracy = correct / data.count;
+    if (train.metrics.includes("accuracy")) metrics.accuracy = counted ? correct / counted : 0;
     if (train.metrics.includes("mse") && target?.dtype === "f32") metrics.mse = squared / (data.count * width);
     return metrics;
   }
@@ -254,8 +266,8 @@ export class Model {
   }
 }
 
-function matches(pred: Float32Array, target: Float32Array | Int32Array, dtype: "f32" | "i32"): boolean {
-  if (dtype === "i32") return argmax(pred) === target[0];
+/** A float target: a threshold at 0.5 for one output, else the largest entry. */
+function matches(pred: Float32Array, target: Float32Array | Int32Array): boolean {
   if (pred.length === 1) return pred[0] >= 0.5 === target[0] >= 0.5;
   return argmax(pred) === argmax(target);
 }

@@ -51,8 +51,8 @@ const cases: Case[] = [
   },
   { op: "mse", operands: [x(), x()] },
   { op: "mse", operands: [x(), x()], n: 2 },
-  { op: "softmax_ce", operands: [x(), { shape: [B], gen: "label" }] },
-  { op: "softmax_ce", operands: [x(), { shape: [B], gen: "label" }], n: 2 },
+  { op: "label_ce", operands: [x(), { shape: [B], gen: "label" }] },
+  { op: "label_ce", operands: [x(), { shape: [B], gen: "label" }], n: 2 },
   { op: "softmax_ce", operands: [x(), x("distribution")] },
   { op: "cross_entropy", operands: [x("distribution"), x("distribution")] },
   { op: "kl_div", operands: [x("distribution"), x("distribution")], n: 2 },
@@ -66,6 +66,80 @@ const cases: Case[] = [
   { op: "avgpool2d", operands: [img(2, 4, 4)], attrs: { window: 2, stride: 2 } },
   { op: "avgpool2d", operands: [img(1, 5, 5)], attrs: { window: 3, stride: 2 } },
   { op: "reshape", operands: [img(2, 3, 2)], attrs: { to: [B, 12] } },
+  // sequences [B, S, d], tokens [B, S], attention scores [B, heads, S, S]
+  {
+    op: "matmul",
+    operands: [
+      { shape: [B, 3, 5], gen: "any" },
+      { shape: [5, 2], gen: "any", batched: false },
+    ],
+  },
+  {
+    op: "embedding",
+    operands: [
+      { shape: [B, 3], gen: "label" },
+      { shape: [4, 5], gen: "any", batched: false },
+    ],
+  },
+  {
+    op: "bmm",
+    operands: [
+      { shape: [B, 2, 3, 4], gen: "any" },
+      { shape: [B, 2, 4, 5], gen: "any" },
+    ],
+  },
+  {
+    op: "bmm",
+    operands: [
+      { shape: [B, 2, 3, 4], gen: "any" },
+      { shape: [B, 2, 5, 4], gen: "any" },
+    ],
+    attrs: { tb: true },
+  },
+  {
+    op: "bmm",
+    operands: [
+      { shape: [B, 2, 4, 3], gen: "any" },
+      { shape: [B, 2, 4, 5], gen: "any" },
+    ],
+    attrs: { ta: true },
+  },
+  { op: "transpose", operands: [{ shape: [B, 2, 3, 4], gen: "any" }], attrs: { perm: [0, 2, 1, 3] } },
+  {
+    op: "layernorm",
+    operands: [
+      { shape: [B, 2, 5], gen: "any" },
+      { shape: [5], gen: "any", batched: false },
+      { shape: [5], gen: "any", batched: false },
+    ],
+  },
+  // masks filled with -3 rather than -1e9, which would drown the finite differences
+  { op: "causal_mask", operands: [{ shape: [B, 2, 3, 3], gen: "any" }], attrs: { fill: -3 } },
+  {
+    op: "key_mask",
+    operands: [
+      { shape: [B, 2, 3, 3], gen: "any" },
+      { shape: [B, 3], gen: "label" },
+    ],
+    attrs: { fill: -3 },
+  },
+  {
+    op: "label_ce",
+    operands: [
+      { shape: [B, 3, 4], gen: "any" },
+      { shape: [B, 3], gen: "label" },
+    ],
+    attrs: { ignore: 0 },
+  },
+  {
+    op: "label_ce",
+    operands: [
+      { shape: [B, 3, 4], gen: "any" },
+      { shape: [B, 3], gen: "label" },
+    ],
+    attrs: { ignore: 0, smoothing: 0.1 },
+    n: 2,
+  },
 ];
 
 /** A graph whose loss is the op itself (for losses) or mse(op(...), random target). */
