@@ -8,7 +8,9 @@ import { emitModule, layout } from "../../compiler/emit/assemblyscript.ts";
 import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import { loadData, type Split } from "../runtime/data.ts";
+import { greedyDecode } from "../runtime/decode.ts";
 import { type EpochReport, Model } from "../runtime/model.ts";
+import { decodeTarget, encodeSource, translationPairs } from "../runtime/translation.ts";
 import { decodeWeights, encodeWeights } from "../runtime/weights.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
 import { filesBeside } from "./files.ts";
@@ -121,6 +123,31 @@ held-out split (or of all the data), one line per sample.`,
     },
   },
 
+  translate: {
+    help: `nnc translate FILE.nn --weights FILE (--text "I am in CQ" | --test) [--batch N]
+
+Translates with a trained encoder-decoder (a model on data translation()):
+greedy decoding, one token at a time. --text translates one English sentence;
+--test translates every held-out sentence and prints how many came out exactly right.`,
+    options: { ...help, ...weights, ...batch, text: { type: "string" }, test: { type: "boolean" } },
+    async run(file, values) {
+      const model = await loadTrained(file, values);
+      const length = model.manifest.inputs.find((i) => i.name === "src")?.shape[0] ?? 0;
+      if (values.text !== undefined) {
+        const ids = greedyDecode(model, encodeSource(values.text as string, length), 1);
+        process.stdout.write(`${decodeTarget(ids)}\n`);
+        return;
+      }
+      if (!values.test) throw new UsageError('give --text "an English sentence" or --test');
+      const { test } = translationPairs();
+      const src = new Int32Array(test.length * length);
+      test.forEach((pair, r) => src.set(encodeSource(pair.en, length), r * length));
+      const out = greedyDecode(model, src, test.length);
+      const right = test.filter((pair, r) => decodeTarget(out.subarray(r * length, (r + 1) * length)) === pair.zh).length;
+      process.stdout.write(`${right} of ${test.length} held-out sentences exactly right (${((100 * right) / test.length).toFixed(1)}%)\n`);
+    },
+  },
+
   inspect: {
     help: `nnc inspect FILE.nn [--source] [--batch N]
 
@@ -176,6 +203,8 @@ function trainReport(model: Model, reports: EpochReport[], split: Split, seed: n
   const seconds = reports.reduce((s, r) => s + r.seconds, 0);
   const { loss: evalLoss, ...metrics } = last.metrics;
   const m = model.manifest;
+  const samplesPerSecond = (split.train.count * reports.length) / seconds;
+  const target = m.inputs.find((i) => i.name === m.loss.target);
   return {
     model: m.model,
     epochs: reports.length,
@@ -193,7 +222,9 @@ function trainReport(model: Model, reports: EpochReport[], split: Split, seed: n
         .map(([k, v]) => [k, Array.from(v)]),
     ),
     seconds,
-    samples_per_second: (split.train.count * reports.length) / seconds,
+    samples_per_second: samplesPerSecond,
+    // sequence models: target tokens (the positions of the loss's token input) per second
+    ...(target?.pad !== undefined ? { tokens_per_second: samplesPerSecond * target.shape[0] } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ usage:
   nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
   nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N]
   nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
+  nnc translate FILE.nn --weights FILE (--text "..." | --test)
   nnc inspect FILE.nn [--source] [--batch N]
 
 Run \`nnc COMMAND --help\` for one command.`;

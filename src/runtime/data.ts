@@ -3,6 +3,7 @@
 //   inline(x: [[0, 1], ...], t: [1, ...])          literal rows
 //   function(x: [low, high], t: sin, n: 200)        t = f(x) on an even grid of n points
 //   csv("file.csv", x: [col, ...], label: col, test: 0.2, normalize: true)
+//   reverse(...), translation()                    generated sequences: see sequences.ts
 //   idx("dir", normalize: true)                     MNIST-style IDX files: images (scaled to
 //                                                   [0, 1], or standardized) to the float input,
 //                                                   labels to the class input
@@ -13,6 +14,7 @@ import { readIdxPair } from "./idx.ts";
 import type { DataSpec, Manifest, SourceSpan, TensorInfo } from "./manifest.ts";
 import type { Dataset } from "./model.ts";
 import { Rng } from "./random.ts";
+import { reverse, translation } from "./sequences.ts";
 
 export interface Split {
   train: Dataset;
@@ -60,8 +62,12 @@ export function loadData(manifest: Manifest, io: DataIO, path?: string): Split {
       return csv(spec, manifest, io, path);
     case "idx":
       return idx(spec, manifest, io, path);
+    case "reverse":
+      return reverse(spec, manifest);
+    case "translation":
+      return translation(spec, manifest);
     default:
-      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function, csv or idx`, spec.span);
+      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function, csv, idx, reverse or translation`, spec.span);
   }
 }
 
