@@ -6,16 +6,18 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { filesBeside } from "../src/cli/files.ts";
 import { loadData } from "../src/runtime/data.ts";
+import { greedyDecode } from "../src/runtime/decode.ts";
 import type { Dataset } from "../src/runtime/model.ts";
+import { decodeTarget, encodeSource, translationPairs } from "../src/runtime/translation.ts";
 import { compileModel } from "./helpers.ts";
 
 const examples = new URL("../examples/", import.meta.url);
 
-async function train(name: string) {
+async function train(name: string, epochs?: number) {
   const file = new URL(`${name}.nn`, examples);
   const { model } = await compileModel(readFileSync(file, "utf8"), `examples/${name}.nn`);
   const split = loadData(model.manifest, filesBeside(file.pathname));
-  const reports = model.fit(split.train, { test: split.test });
+  const reports = model.fit(split.train, { test: split.test, epochs });
   return { model, last: reports[reports.length - 1], reports };
 }
 
@@ -76,6 +78,21 @@ describe("chapter models", () => {
     const [report] = model.fit(first(2000), { epochs: 1, test });
     expect(test?.count).toBe(2000);
     expect(report.metrics.accuracy).toBeGreaterThan(0.6);
+  });
+
+  it("transformer: 10 epochs translate the chapter's sentence and most held-out ones exactly", async () => {
+    const { model, last } = await train("transformer", 10);
+    const translate = (sentences: string[]) => {
+      const src = new Int32Array(sentences.length * 16);
+      sentences.forEach((s, r) => src.set(encodeSource(s, 16), r * 16));
+      const out = greedyDecode(model, src, sentences.length);
+      return sentences.map((_, r) => decodeTarget(out.subarray(r * 16, (r + 1) * 16)));
+    };
+    expect(translate(["I am in CQ", "I work in Beijing"])).toEqual(["我在重庆", "我在北京工作"]);
+    const { test } = translationPairs();
+    const right = translate(test.map((p) => p.en)).filter((zh, r) => zh === test[r].zh).length;
+    expect(right / test.length).toBeGreaterThan(0.8);
+    expect(last.metrics.accuracy).toBeGreaterThan(0.95);
   });
 
   it("iris: >= 95% on the held-out 30%", async () => {

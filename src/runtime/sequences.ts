@@ -18,7 +18,7 @@ function roles(spec: DataSpec, manifest: Manifest): Record<(typeof ROLES)[number
   const found = Object.fromEntries(ROLES.map((role) => [role, manifest.inputs.find((i) => i.name === role)]));
   for (const role of ROLES) {
     const input = found[role];
-    if (!input || input.dtype !== "i32" || input.shape.length !== 1) {
+    if (input?.dtype !== "i32" || input.shape.length !== 1) {
       throw new DataError(
         `\`${spec.kind}\` feeds token inputs named src, tgt_in and tgt_out; \`${role}\` should be \`input ${role}: tokens(length, vocab: N)\``,
         spec.span,
