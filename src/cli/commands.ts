@@ -141,7 +141,9 @@ greedy decoding, one token at a time. --text translates one English sentence;
       if (!values.test) throw new UsageError('give --text "an English sentence" or --test');
       const { test } = translationPairs();
       const src = new Int32Array(test.length * length);
-      test.forEach((pair, r) => src.set(encodeSource(pair.en, length), r * length));
+      test.forEach((pair, r) => {
+        src.set(encodeSource(pair.en, length), r * length);
+      });
       const out = greedyDecode(model, src, test.length);
       const right = test.filter((pair, r) => decodeTarget(out.subarray(r * length, (r + 1) * length)) === pair.zh).length;
       process.stdout.write(`${right} of ${test.length} held-out sentences exactly right (${((100 * right) / test.length).toFixed(1)}%)\n`);

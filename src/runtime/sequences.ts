@@ -37,7 +37,7 @@ const count = (spec: DataSpec, name: string, fallback: number): number => {
 };
 
 export function reverse(spec: DataSpec, manifest: Manifest): Split {
-  const { src, tgt_in, tgt_out } = roles(spec, manifest);
+  const { src, tgt_out } = roles(spec, manifest);
   const length = src.shape[0];
   const vocab = Math.min(src.classes ?? 0, tgt_out.classes ?? 0);
   if (tgt_out.shape[0] !== length) throw new DataError("for reversal, the source and the target must have the same length", spec.span);
