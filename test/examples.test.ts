@@ -6,9 +6,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { filesBeside } from "../src/cli/files.ts";
 import { loadData } from "../src/runtime/data.ts";
-import { greedyDecode } from "../src/runtime/decode.ts";
+import { translate } from "../src/runtime/decode.ts";
 import type { Dataset } from "../src/runtime/model.ts";
-import { decodeTarget, encodeSource, translationPairs } from "../src/runtime/translation.ts";
+import { translationPairs } from "../src/runtime/translation.ts";
 import { compileModel } from "./helpers.ts";
 
 const examples = new URL("../examples/", import.meta.url);
@@ -82,15 +82,12 @@ describe("chapter models", () => {
 
   it("transformer: 10 epochs translate the chapter's sentence and most held-out ones exactly", async () => {
     const { model, last } = await train("transformer", 10);
-    const translate = (sentences: string[]) => {
-      const src = new Int32Array(sentences.length * 16);
-      sentences.forEach((s, r) => src.set(encodeSource(s, 16), r * 16));
-      const out = greedyDecode(model, src, sentences.length);
-      return sentences.map((_, r) => decodeTarget(out.subarray(r * 16, (r + 1) * 16)));
-    };
-    expect(translate(["I am in CQ", "I work in Beijing"])).toEqual(["我在重庆", "我在北京工作"]);
+    expect(translate(model, ["I am in CQ", "I work in Beijing"])).toEqual(["我在重庆", "我在北京工作"]);
     const { test } = translationPairs();
-    const right = translate(test.map((p) => p.en)).filter((zh, r) => zh === test[r].zh).length;
+    const right = translate(
+      model,
+      test.map((p) => p.en),
+    ).filter((zh, r) => zh === test[r].zh).length;
     expect(right / test.length).toBeGreaterThan(0.8);
     expect(last.metrics.accuracy).toBeGreaterThan(0.95);
   });

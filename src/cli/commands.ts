@@ -8,9 +8,9 @@ import { emitModule, layout } from "../../compiler/emit/assemblyscript.ts";
 import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import { loadData, type Split } from "../runtime/data.ts";
-import { greedyDecode } from "../runtime/decode.ts";
+import { translate } from "../runtime/decode.ts";
 import { type EpochReport, Model } from "../runtime/model.ts";
-import { decodeTarget, encodeSource, translationPairs } from "../runtime/translation.ts";
+import { translationPairs } from "../runtime/translation.ts";
 import { decodeWeights, encodeWeights } from "../runtime/weights.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
 import { filesBeside } from "./files.ts";
@@ -132,20 +132,17 @@ greedy decoding, one token at a time. --text translates one English sentence;
     options: { ...help, ...weights, ...batch, text: { type: "string" }, test: { type: "boolean" } },
     async run(file, values) {
       const model = await loadTrained(file, values);
-      const length = model.manifest.inputs.find((i) => i.name === "src")?.shape[0] ?? 0;
       if (values.text !== undefined) {
-        const ids = greedyDecode(model, encodeSource(values.text as string, length), 1);
-        process.stdout.write(`${decodeTarget(ids)}\n`);
+        process.stdout.write(`${translate(model, [values.text as string])[0]}\n`);
         return;
       }
       if (!values.test) throw new UsageError('give --text "an English sentence" or --test');
       const { test } = translationPairs();
-      const src = new Int32Array(test.length * length);
-      test.forEach((pair, r) => {
-        src.set(encodeSource(pair.en, length), r * length);
-      });
-      const out = greedyDecode(model, src, test.length);
-      const right = test.filter((pair, r) => decodeTarget(out.subarray(r * length, (r + 1) * length)) === pair.zh).length;
+      const outputs = translate(
+        model,
+        test.map((pair) => pair.en),
+      );
+      const right = test.filter((pair, r) => outputs[r] === pair.zh).length;
       process.stdout.write(`${right} of ${test.length} held-out sentences exactly right (${((100 * right) / test.length).toFixed(1)}%)\n`);
     },
   },

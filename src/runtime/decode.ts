@@ -5,7 +5,7 @@
 // position, for a whole batch of sentences at once.
 
 import type { Dataset, Model } from "./model.ts";
-import { BOS, EOS } from "./translation.ts";
+import { BOS, decodeTarget, EOS, encodeSource } from "./translation.ts";
 
 /** src: [count * S] token ids. Returns the generated target ids [count * S] (after BOS, EOS included). */
 export function greedyDecode(model: Model, src: Int32Array, count: number): Int32Array {
@@ -29,4 +29,13 @@ export function greedyDecode(model: Model, src: Int32Array, count: number): Int3
     }
   }
   return generated;
+}
+
+/** English sentences to Chinese with a model trained on the translation set. */
+export function translate(model: Model, sentences: string[]): string[] {
+  const length = model.manifest.inputs.find((i) => i.name === "src")?.shape[0] ?? 0;
+  const src = new Int32Array(sentences.length * length);
+  for (const [r, sentence] of sentences.entries()) src.set(encodeSource(sentence, length), r * length);
+  const out = greedyDecode(model, src, sentences.length);
+  return sentences.map((_, r) => decodeTarget(out.subarray(r * length, (r + 1) * length)));
 }
