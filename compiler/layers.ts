@@ -152,6 +152,32 @@ export const layers: Record<string, Layer> = {
       return ctx.op("reshape", [x as TensorRef], { to: [batch, rest.reduce((a, b) => a * b, 1)] });
     },
   },
+  // images [B, C, H, W] -> [B, (H / size) * (W / size), C * size * size]: non-overlapping
+  // square patches, row by row, each flattened (the tokens of a Vision Transformer)
+  patches: {
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "size", kind: "int" },
+    ],
+    build(ctx, args) {
+      const x = args.x as TensorRef;
+      const p = args.size as number;
+      const [batch, channels, height, width] = ctx.shapeOf(x);
+      if (ctx.shapeOf(x).length !== 4 || height % p || width % p)
+        fail("E013", ctx.call.span, { name: "size", detail: `${p}x${p} patches do not tile ${ctx.shapeOf(x).slice(1).join("x")} images` });
+      const grid = ctx.op("reshape", [x], { to: [batch, channels, height / p, p, width / p, p] });
+      const rows = ctx.op("transpose", [grid], { perm: [0, 2, 4, 1, 3, 5] });
+      return ctx.op("reshape", [rows], { to: [batch, (height / p) * (width / p), channels * p * p] });
+    },
+  },
+  // the mean over an axis (axis 1 of [B, S, d]: one vector per sequence)
+  mean: {
+    args: [
+      { name: "x", kind: "tensor" },
+      { name: "axis", kind: "int", default: 1 },
+    ],
+    build: (ctx, args) => ctx.op("mean_axis", [args.x as TensorRef], { axis: args.axis }),
+  },
   // tokens [B, S] -> [B, S, dim]: a learned vector per vocabulary entry
   embedding: {
     named: true,

@@ -26,6 +26,7 @@ export interface Attrs {
   pad?: number; // key_mask: the token id of padding
   ignore?: number; // label_ce: the label that does not count
   smoothing?: number; // label_ce: label smoothing
+  axis?: number; // mean_axis: the axis averaged away
 }
 
 export interface Node {

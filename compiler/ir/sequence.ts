@@ -19,7 +19,9 @@ export type SequenceOp =
   | "causal_mask"
   | "key_mask"
   | "label_ce"
-  | "label_ce_grad";
+  | "label_ce_grad"
+  | "mean_axis"
+  | "mean_axis_grad";
 
 /** Masked attention scores get this instead of -infinity, so a fully masked row stays finite. */
 export const MASKED = -1e9;
@@ -63,6 +65,54 @@ function forMasked(scores: Shape, masked: (row: number, q: number, k: number) =>
 }
 
 export const sequenceOps: Record<SequenceOp, KernelOp> = {
+  // the mean over one axis, which disappears: [B, S, d] -> [B, d] for axis 1 (pooling tokens)
+  mean_axis: {
+    fusion: "reduction",
+    arity: 1,
+    shape([x], attrs) {
+      const axis = attrs.axis ?? -1;
+      if (!(axis >= 1 && axis < x.shape.length)) return `axis ${axis} is not one of the axes 1..${x.shape.length - 1} of ${formatShape(x)}`;
+      return f32(
+        x.shape.filter((_, i) => i !== axis),
+        x.batched,
+      );
+    },
+    grad: (b, node, gy) => [b.op("mean_axis_grad", [gy], { axis: node.attrs.axis, to: b.node(node.inputs[0]).shape })],
+    reference(ins, out, { node, ins: [x] }) {
+      const [outer, k, inner] = around(x.shape, node.attrs.axis ?? 1);
+      out.fill(0);
+      for (let o = 0; o < outer; o++) for (let a = 0; a < k; a++) for (let i = 0; i < inner; i++) out[o * inner + i] += ins[0][(o * k + a) * inner + i] / k;
+    },
+    kernel({ node, ins: [x], at }) {
+      const [outer, k, inner] = around(x.shape, node.attrs.axis ?? 1);
+      return `for (let o = 0; o < ${outer}; o++) {
+    for (let i = 0; i < ${inner}; i++) {
+      let s: f32 = 0;
+      for (let a = 0; a < ${k}; a++) s += load<f32>(${at(x)} + ((o * ${k} + a) * ${inner} + i) * 4);
+      store<f32>(${at(node)} + (o * ${inner} + i) * 4, s / <f32>${k});
+    }
+  }`;
+    },
+  },
+  // each input position gets gy / (the axis's size)
+  mean_axis_grad: {
+    fusion: "broadcast",
+    arity: 1,
+    shape: ([gy], attrs) => f32(attrs.to ?? [], gy.batched),
+    reference(ins, out, { node }) {
+      const [outer, k, inner] = around(node.shape, node.attrs.axis ?? 1);
+      for (let o = 0; o < outer; o++) for (let a = 0; a < k; a++) for (let i = 0; i < inner; i++) out[(o * k + a) * inner + i] = ins[0][o * inner + i] / k;
+    },
+    kernel({ node, ins: [gy], at }) {
+      const [outer, k, inner] = around(node.shape, node.attrs.axis ?? 1);
+      return `for (let o = 0; o < ${outer}; o++) {
+    for (let a = 0; a < ${k}; a++) {
+      for (let i = 0; i < ${inner}; i++) store<f32>(${at(node)} + ((o * ${k} + a) * ${inner} + i) * 4, load<f32>(${at(gy)} + (o * ${inner} + i) * 4) / <f32>${k});
+    }
+  }`;
+    },
+  },
+
   // tokens [B, S] (i32), table [V, d] -> [B, S, d]: row t of the table for each token t
   embedding: {
     fusion: "injective",
@@ -432,6 +482,9 @@ export const sequenceOps: Record<SequenceOp, KernelOp> = {
     kernel: (k) => sequenceKernel(k, true),
   },
 };
+
+/** [outer, axis, inner] sizes of a shape split around one axis. */
+const around = (s: Shape, axis: number): [number, number, number] => [size(s.slice(0, axis)), s[axis], size(s.slice(axis + 1))];
 
 /** Visits each counted position (rows < n, label not ignored): its logits, label and index; returns the count. */
 function forTokens(

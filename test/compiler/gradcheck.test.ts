@@ -114,6 +114,8 @@ const cases: Case[] = [
     ],
   },
   // masks filled with -3 rather than -1e9, which would drown the finite differences
+  { op: "mean_axis", operands: [{ shape: [B, 3, 4], gen: "any" }], attrs: { axis: 1 } },
+  { op: "mean_axis", operands: [{ shape: [B, 3, 4, 2], gen: "any" }], attrs: { axis: 2 } },
   { op: "causal_mask", operands: [{ shape: [B, 2, 3, 3], gen: "any" }], attrs: { fill: -3 } },
   {
     op: "key_mask",
