@@ -25,6 +25,7 @@ export const messages = {
   E019: "syntax error: {detail}",
   E020: "cannot read data: {detail}",
   E021: "the argument `{name}` is given twice",
+  E022: "the model is too large to compile: {detail}",
 } as const;
 export type Code = keyof typeof messages;
 

@@ -6,7 +6,7 @@
 
 import { closest, distance } from "fastest-levenshtein";
 import type * as A from "./ast.ts";
-import { type Diagnostic, DiagnosticError, fail, type Note } from "./diagnostics.ts";
+import { type Diagnostic, DiagnosticError, diagnostic, fail, type Note } from "./diagnostics.ts";
 import { append } from "./ir/build.ts";
 import { emptyGraph, formatShape, type Graph, type Init, type Metric, type Optimizer, type Schedule, type TrainConfig } from "./ir/graph.ts";
 import type { OpName } from "./ir/ops.ts";
@@ -22,20 +22,30 @@ export interface Overrides {
 }
 
 export function elaborate(file: A.File, overrides: Overrides = {}): { graph: Graph } | { errors: Diagnostic[] } {
+  const elaborator = new Elaborator(file, overrides);
   try {
-    return { graph: new Elaborator(file, overrides).run() };
+    return { graph: elaborator.run() };
   } catch (e) {
     if (e instanceof DiagnosticError) return { errors: [e.diagnostic] };
+    // an expression nested thousands deep exhausts the stack: say where, not how
+    if (e instanceof RangeError)
+      return { errors: [diagnostic("E022", elaborator.current ?? file.span, { detail: "it nests too deeply (thousands of levels)" })] };
     throw e;
   }
 }
 
 const trainKeys = ["optimizer", "rule", "lr", "schedule", "batch", "epochs", "seed", "shuffle", "metrics"];
 const MAX_REPEAT = 1000;
+/** Statements run while expanding blocks and repeats, in all: a bound on the size of the graph. */
+const MAX_STATEMENTS = 100_000;
 
 class Elaborator {
   private readonly blocks = new Map<string, A.Block>();
   private readonly usedNames = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
+  private executed = 0;
+  /** The statement being elaborated, for errors that have no better place. */
+  current: A.Span | null = null;
   private readonly prefix: string[] = [];
   private readonly callStack: string[] = [];
   private graph!: Graph;
@@ -83,6 +93,10 @@ class Elaborator {
 
   /** Runs one statement; returns the value of a `return`, else null. */
   private statement(stmt: A.Statement, scope: Scope, where: "model" | "block"): Value | null {
+    this.current = stmt.span;
+    if (++this.executed > MAX_STATEMENTS) {
+      fail("E022", stmt.span, { detail: `blocks and repeats expand to more than ${MAX_STATEMENTS.toLocaleString("en")} statements` });
+    }
     const modelOnly = (what: string) => where === "block" && fail("E015", stmt.span, { what, where: "in a model, not in a block" });
     switch (stmt.kind) {
       case "Input": {
@@ -405,7 +419,7 @@ class Elaborator {
       scope.set(p.name.name, { value, span: p.name.span, input: false });
     }
     this.callStack.push(name);
-    this.prefix.push(this.uniqueName(name));
+    this.prefix.push(this.uniqueName(name).split(".").pop() as string);
     try {
       for (const stmt of block.body) {
         const returned = this.statement(stmt, scope, "block");
@@ -455,10 +469,14 @@ class Elaborator {
     return { id: result, origin: at };
   }
 
+  /** `base` within the current block path, made unique with _1, _2, ... ("enc.h", "enc.h_1"). */
   private uniqueName(base: string): string {
     const full = [...this.prefix, base].join(".");
     let name = full;
-    for (let k = 1; this.usedNames.has(name); k++) name = `${full}_${k}`;
+    for (let k = this.nextSuffix.get(full) ?? 1; this.usedNames.has(name); k++) {
+      name = `${full}_${k}`;
+      this.nextSuffix.set(full, k + 1);
+    }
     this.usedNames.add(name);
     return name;
   }

@@ -14,6 +14,7 @@ export function parse(text: string, source: string): { ast: File } | { error: Di
   try {
     return { ast: peggyParse(text, { grammarSource: source }) as File };
   } catch (e) {
+    if (e instanceof RangeError) return { error: tooDeep(text, source) };
     const err = e as PeggySyntaxError & { message: string };
     if (!err.location) throw e;
     // the grammar's own error() calls carry a sentence and no expectations
@@ -21,6 +22,26 @@ export function parse(text: string, source: string): { ast: File } | { error: Di
     const found = err.found === null ? "end of file" : err.found === "\n" || err.found === "\r" ? "end of line" : JSON.stringify(err.found);
     return { error: diagnostic("E001", err.location, { expected: describeExpected(err.expected), found }) };
   }
+}
+
+/** The parser ran out of stack: point at the deepest bracket, or the start of the file. */
+function tooDeep(text: string, source: string): Diagnostic {
+  let depth = 0;
+  let deepest = 0;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    depth += "([{".includes(text[i]) ? 1 : ")]}".includes(text[i]) ? -1 : 0;
+    if (depth > deepest) [deepest, at] = [depth, i];
+  }
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  const column = at - before.lastIndexOf("\n");
+  const position = { offset: at, line, column };
+  return diagnostic(
+    "E022",
+    { source, start: position, end: { ...position, offset: at + 1, column: column + 1 } },
+    { detail: "it nests too deeply (thousands of levels)" },
+  );
 }
 
 type Expectation = { type: string; description?: string; text?: string; parts?: (string | [string, string])[] };

@@ -70,3 +70,16 @@ describe("spans", () => {
     expect(at("sigmoid_grad")).toBe("x |> dense(1) |> sigmoid");
   });
 });
+
+describe("nested blocks", () => {
+  it("name their layers by the path of block calls, once each", () => {
+    const text = `block inner(v) { return dense(v, 1) }
+block mid(v) { return inner(v) + inner(v) }
+block outer(v) { return mid(v) }
+model m { input x: [2]  input t: [1]  loss mse(outer(x), t) }`;
+    const result = compileGraph(text, "m.nn");
+    if (!result.ok) throw new Error(result.diagnostics[0].message);
+    const g = result.graph;
+    expect(g.params.map((p) => g.nodes[p.node].label)).toEqual(["outer.mid.inner.dense.w", "outer.mid.inner.dense.b", "outer.mid.inner_1.dense.w", "outer.mid.inner_1.dense.b"]);
+  });
+});
