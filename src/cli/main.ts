@@ -19,6 +19,7 @@ usage:
   nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N]
   nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
   nnc translate FILE.nn --weights FILE (--text "..." | --test)
+  nnc generate FILE.nn --weights FILE [--prompt TEXT] [--length N] [--temperature T] [--seed N]
   nnc inspect FILE.nn [--source] [--batch N]
 
 Run \`nnc COMMAND --help\` for one command.`;

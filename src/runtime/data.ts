@@ -4,6 +4,7 @@
 //   function(x: [low, high], t: sin, n: 200)        t = f(x) on an even grid of n points
 //   csv("file.csv", x: [col, ...], label: col, test: 0.2, normalize: true)
 //   reverse(...), translation()                    generated sequences: see sequences.ts
+//   text("file.txt", ...)                           characters for a language model: see text.ts
 //   idx("dir", normalize: true)                     MNIST-style IDX files: images (scaled to
 //                                                   [0, 1], or standardized) to the float input,
 //                                                   labels to the class input
@@ -15,6 +16,7 @@ import type { DataSpec, Manifest, SourceSpan, TensorInfo } from "./manifest.ts";
 import type { Dataset } from "./model.ts";
 import { Rng } from "./random.ts";
 import { reverse, translation } from "./sequences.ts";
+import { textData } from "./text.ts";
 
 export interface Split {
   train: Dataset;
@@ -66,8 +68,10 @@ export function loadData(manifest: Manifest, io: DataIO, path?: string): Split {
       return reverse(spec, manifest);
     case "translation":
       return translation(spec, manifest);
+    case "text":
+      return textData(spec, manifest, io, path);
     default:
-      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function, csv, idx, reverse or translation`, spec.span);
+      throw new DataError(`unknown data source \`${spec.kind}\`; expected inline, function, csv, idx, reverse, translation or text`, spec.span);
   }
 }
 

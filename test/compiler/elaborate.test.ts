@@ -80,6 +80,11 @@ model m { input x: [2]  input t: [1]  loss mse(outer(x), t) }`;
     const result = compileGraph(text, "m.nn");
     if (!result.ok) throw new Error(result.diagnostics[0].message);
     const g = result.graph;
-    expect(g.params.map((p) => g.nodes[p.node].label)).toEqual(["outer.mid.inner.dense.w", "outer.mid.inner.dense.b", "outer.mid.inner_1.dense.w", "outer.mid.inner_1.dense.b"]);
+    expect(g.params.map((p) => g.nodes[p.node].label)).toEqual([
+      "outer.mid.inner.dense.w",
+      "outer.mid.inner.dense.b",
+      "outer.mid.inner_1.dense.w",
+      "outer.mid.inner_1.dense.b",
+    ]);
   });
 });
