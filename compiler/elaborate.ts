@@ -34,7 +34,7 @@ export function elaborate(file: A.File, overrides: Overrides = {}): { graph: Gra
   }
 }
 
-const trainKeys = ["optimizer", "rule", "lr", "schedule", "batch", "epochs", "seed", "shuffle", "metrics"];
+const trainKeys = ["optimizer", "rule", "lr", "schedule", "clip", "batch", "epochs", "seed", "shuffle", "metrics"];
 const MAX_REPEAT = 1000;
 /** Statements run while expanding blocks and repeats, in all: a bound on the size of the graph. */
 const MAX_STATEMENTS = 100_000;
@@ -515,6 +515,8 @@ class Elaborator {
     if (shuffle) t.shuffle = this.bool(shuffle.value, "shuffle");
     const schedule = given.get("schedule");
     if (schedule) t.schedule = this.schedule(schedule.value, scope);
+    const clip = given.get("clip");
+    if (clip) t.clip = this.positive(clip.value, scope, "clip");
     const metrics = given.get("metrics");
     if (metrics) {
       const list = metrics.value.kind === "List" ? metrics.value.items : [metrics.value];
@@ -551,13 +553,15 @@ class Elaborator {
     return { kind: name, ...rest, weightDecay } as Optimizer;
   }
 
-  /** constant, cosine, or cosine(warmup: steps) */
+  /** constant, cosine, cosine(warmup: steps), or rsqrt(warmup: steps) */
   private schedule(e: A.Expr, scope: Scope): Schedule {
     const name = e.kind === "Call" ? e.callee.name : this.symbol(e, ["constant", "cosine"] as const, "a schedule", scope);
     if (name === "constant" && e.kind !== "Call") return { kind: "constant" };
-    if (name !== "cosine") return fail("E009", e.span, { expected: "a schedule (constant, cosine or cosine(warmup: steps))", found: describe(e) });
-    const warmup = e.kind === "Call" ? this.bind(e, [{ name: "warmup", required: false }], name).get("warmup") : undefined;
-    return { kind: "cosine", warmup: warmup ? this.number(warmup, scope) : 0 };
+    if (name !== "cosine" && name !== "rsqrt") {
+      return fail("E009", e.span, { expected: "a schedule (constant, cosine, cosine(warmup: steps) or rsqrt(warmup: steps))", found: describe(e) });
+    }
+    const warmup = e.kind === "Call" ? this.bind(e, [{ name: "warmup", required: name === "rsqrt" }], name).get("warmup") : undefined;
+    return { kind: name, warmup: warmup ? this.int(warmup, scope, "`warmup`") : 0 };
   }
 
   private positive(e: A.Expr, scope: Scope, name: string): number {

@@ -155,7 +155,26 @@ function updates(graph: Graph, mem: Layout): string {
     const body = def.kernel(opt, mem.offsets[param], mem.offsets[grad], mem.slots.get(param) ?? []);
     return `// ${graph.nodes[param].label}\nfor (let i = 0; i < ${bytes}; i += 16) {\n    ${body}\n}`;
   });
-  return [def.prologue?.(opt) ?? "", ...loops].filter(Boolean).join("\n");
+  return [clipping(graph, mem), def.prologue?.(opt) ?? "", ...loops].filter(Boolean).join("\n");
+}
+
+/** Scales every gradient by clip / norm when their global L2 norm is above clip. */
+function clipping(graph: Graph, mem: Layout): string {
+  const clip = graph.train.clip;
+  if (!clip) return "";
+  const grads = [...graph.grads].map(([param, grad]) => [mem.offsets[grad], align(size(graph.nodes[param].shape) * 4)]);
+  const sum = grads.map(
+    ([g, bytes]) => `for (let i = 0; i < ${bytes}; i += 16) { const v = v128.load(${g} + i); squares = f32x4.add(squares, f32x4.mul(v, v)); }`,
+  );
+  const scale = grads.map(([g, bytes]) => `for (let i = 0; i < ${bytes}; i += 16) v128.store(${g} + i, f32x4.mul(v128.load(${g} + i), factor));`);
+  return `// clip the gradients' global norm at ${clip}
+let squares = f32x4.splat(0);
+${sum.join("\n")}
+const norm = Mathf.sqrt(f32x4.extract_lane(squares, 0) + f32x4.extract_lane(squares, 1) + (f32x4.extract_lane(squares, 2) + f32x4.extract_lane(squares, 3)));
+if (norm > <f32>${clip}) {
+  const factor = f32x4.splat(<f32>${clip} / norm);
+  ${scale.join("\n  ")}
+}`;
 }
 
 function indent(code: string): string {

@@ -65,7 +65,7 @@ export type Optimizer =
 export type Metric = "accuracy" | "mse";
 
 /** How the learning rate moves over a training run (src/runtime/schedule.ts). */
-export type Schedule = { kind: "constant" } | { kind: "cosine"; warmup: number };
+export type Schedule = { kind: "constant" } | { kind: "cosine"; warmup: number } | { kind: "rsqrt"; warmup: number };
 
 export interface TrainConfig {
   optimizer: Optimizer;
@@ -75,6 +75,8 @@ export interface TrainConfig {
   shuffle: boolean;
   metrics: Metric[];
   schedule: Schedule;
+  /** Gradients are scaled down when their global L2 norm exceeds this (0: never). */
+  clip: number;
 }
 
 /** Where the training data comes from, as written in the .nn file (resolved by src/). */
@@ -106,6 +108,7 @@ export const defaultTrain: TrainConfig = {
   shuffle: true,
   metrics: [],
   schedule: { kind: "constant" },
+  clip: 0,
 };
 
 export function emptyGraph(model: string, train: TrainConfig = defaultTrain): Graph {

@@ -54,6 +54,7 @@ export class Interpreter {
     const opt = this.graph.train.optimizer;
     const def = optimizerDef(opt);
     this.steps++;
+    this.clip();
     for (const [param, grad] of this.graph.grads) {
       const w = this.values[param];
       if (!this.slots.has(param))
@@ -63,6 +64,16 @@ export class Interpreter {
         );
       def.reference(opt, w, this.values[grad], this.slots.get(param) ?? [], this.steps, lr);
     }
+  }
+
+  /** Scales every gradient by clip / norm when their global L2 norm is above the train section's clip. */
+  private clip(): void {
+    const clip = this.graph.train.clip;
+    if (!clip) return;
+    const grads = [...this.graph.grads.values()].map((g) => this.values[g]);
+    const norm = Math.sqrt(grads.reduce((s, g) => s + g.reduce((a, v) => a + v * v, 0), 0));
+    if (norm <= clip) return;
+    for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= clip / norm;
   }
 
   private run(ids: number[], n: number, training: boolean): void {

@@ -47,7 +47,7 @@ const models: Record<string, string> = {
     loss softmax_cross_entropy(dense(y, 6), tgt_out, smoothing: 0.1)
     # not Adam: the key bias's true gradient is 0 (softmax ignores a shift shared by all keys),
     # and Adam would turn the f32 rounding noise of that 0 into whole steps
-    train { optimizer: sgd(lr: 0.1, momentum: 0.9), batch: 4 }
+    train { optimizer: sgd(lr: 0.1, momentum: 0.9), clip: 0.5, batch: 4 }
   }`,
   "a Vision Transformer: patches, learned positions, attention, mean over tokens": `model m {
     input image: [2, 4, 6]
@@ -103,6 +103,9 @@ describe("compiled wasm matches the reference interpreter", () => {
           interp.values[id].fill(0).set(data.columns[node.label]);
         }
         const loss = interp.gradients(n);
+        // with a clip in the train section, make sure it bites (the norm is above it)
+        const clip = compiled.graph.train.clip;
+        if (clip) expect(Math.hypot(...Object.values(wasm.grads).flatMap((g) => Array.from(g)))).toBeGreaterThan(clip);
         expect(relError(Float64Array.of(wasm.loss), Float64Array.of(loss))).toBeLessThan(1e-4);
         for (const [param, grad] of compiled.graph.grads) {
           const label = compiled.graph.nodes[param].label;
