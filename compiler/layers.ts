@@ -56,7 +56,7 @@ const elementwise = (op: OpName): Layer => ({
   args: [{ name: "x", kind: "tensor" }],
   build: (ctx, { x }) => ctx.op(op, [x as TensorRef]),
 });
-const loss = (op: OpName, a: string, b: string): Layer => ({
+const twoTensors = (op: OpName, a: string, b: string): Layer => ({
   args: [
     { name: a, kind: "tensor" },
     { name: b, kind: "tensor" },
@@ -116,7 +116,7 @@ export const layers: Record<string, Layer> = {
       return activate(ctx, y, args.activation as string);
     },
   },
-  matmul: loss("matmul", "a", "b"),
+  matmul: twoTensors("matmul", "a", "b"),
 
   // y = activation(conv(x, W) + b); x: [B, C, H, W], W: [filters, C, k, k], b: [filters]
   conv2d: {
@@ -286,7 +286,7 @@ export const layers: Record<string, Layer> = {
     },
   },
 
-  mse: loss("mse", "prediction", "target"),
+  mse: twoTensors("mse", "prediction", "target"),
   // against integer labels (class(N) or tokens(...), whose padding does not count) or distributions
   softmax_cross_entropy: {
     args: [
@@ -301,6 +301,6 @@ export const layers: Record<string, Layer> = {
       return ctx.op("label_ce", [logits, labels], { ignore: target.attrs.pad ?? -1, smoothing: args.smoothing });
     },
   },
-  cross_entropy: loss("cross_entropy", "p", "q"),
-  kl_div: loss("kl_div", "p", "q"),
+  cross_entropy: twoTensors("cross_entropy", "p", "q"),
+  kl_div: twoTensors("kl_div", "p", "q"),
 };
