@@ -12,6 +12,7 @@ import type { Graph } from "./ir/graph.ts";
 import { verify } from "./ir/verify.ts";
 import { parse } from "./parse.ts";
 import { autodiff } from "./passes/autodiff.ts";
+import { checkLimits } from "./passes/limits.ts";
 import { perceptronRule } from "./passes/perceptron.ts";
 
 export interface Pass {
@@ -25,6 +26,11 @@ export const passes: Pass[] = [
     name: "gradients",
     description: "derive each parameter's update direction: reverse-mode autodiff, or a declared rule",
     run: (g) => (g.train.optimizer.kind === "perceptron" ? perceptronRule(g) : autodiff(g)),
+  },
+  {
+    name: "limits",
+    description: "refuse a model whose training step does not fit in WebAssembly memory",
+    run: checkLimits,
   },
 ];
 
