@@ -109,12 +109,27 @@ export function update(): void {
 ${indent(updates(graph, mem))}
 }
 
+/**
+ * One training step. When the loss or a gradient is not finite it stops before
+ * the update, so the weights stay those of the last good step, and returns a
+ * non-finite value (the host then looks for where it began).
+ */
 export function train_step(n: i32): f32 {
   training = true;
   forward_pass(n);
+  const loss = load<f32>(${mem.offsets[graph.loss]});
+  if (!isFinite(loss)) return loss;
   backward_pass(n);
+  if (!finite_gradients()) return NaN;
   update();
-  return load<f32>(${mem.offsets[graph.loss]});
+  return loss;
+}
+
+/** Multiplying by 0 keeps 0 for finite values and gives NaN for infinities and NaNs. */
+function finite_gradients(): bool {
+  let probe = f32x4.splat(0);
+${indent([...graph.grads].map(([param, grad]) => `for (let i = 0; i < ${align(size(graph.nodes[param].shape) * 4)}; i += 16) probe = f32x4.add(probe, f32x4.mul(v128.load(${mem.offsets[grad]} + i), f32x4.splat(0)));`).join("\n"))}
+  return f32x4.extract_lane(probe, 0) + f32x4.extract_lane(probe, 1) + f32x4.extract_lane(probe, 2) + f32x4.extract_lane(probe, 3) == 0;
 }
 `;
 }

@@ -3,7 +3,8 @@
 
 import type { Manifest, TensorInfo } from "../../src/runtime/manifest.ts";
 import { MANIFEST_VERSION } from "../../src/runtime/manifest.ts";
-import type { Graph, Node } from "../ir/graph.ts";
+import { phases } from "../ir/build.ts";
+import { type Graph, type Node, size } from "../ir/graph.ts";
 import type { Layout } from "./assemblyscript.ts";
 
 export function manifestOf(graph: Graph, mem: Layout): Manifest {
@@ -16,6 +17,7 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     ...(node.attrs.pad !== undefined ? { pad: node.attrs.pad } : {}),
   });
   const lossNode = graph.nodes[graph.loss];
+  const order = phases(graph);
   const target = graph.nodes[lossNode.inputs[1]];
   return {
     version: MANIFEST_VERSION,
@@ -40,6 +42,16 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     train: graph.train,
     data: graph.data as Manifest["data"],
     trainingState: { offset: mem.stateStart, bytes: mem.end - mem.stateStart, rng: mem.rngState, learningRate: mem.learningRate },
+    nodes: [...order.forward, ...order.backward]
+      .map((id) => graph.nodes[id])
+      .filter((node) => node.op !== "input" && node.op !== "param")
+      .map((node) => ({
+        label: node.label,
+        op: node.op,
+        offset: mem.offsets[node.id],
+        count: size(node.shape),
+        at: `${node.span.source}:${node.span.start.line}:${node.span.start.column}`,
+      })),
     memoryBytes: mem.end,
   };
 }

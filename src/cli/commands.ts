@@ -9,7 +9,7 @@ import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import { loadData, type Split } from "../runtime/data.ts";
 import { translate } from "../runtime/decode.ts";
-import { type EpochReport, Model } from "../runtime/model.ts";
+import { type EpochReport, Model, ModelError } from "../runtime/model.ts";
 import { Rng } from "../runtime/random.ts";
 import { charVocab, generate, readText, unigramLoss } from "../runtime/text.ts";
 import { translationPairs } from "../runtime/translation.ts";
@@ -77,19 +77,31 @@ held-out split (or the training data), and prints the final metrics.
       model.initialize(seed);
       const split = readData(model, file, values.data as string | undefined);
       const progress = new Progress(model.manifest.model, epochs, split.train.count, Boolean(values.quiet));
-      const reports = model.fit(split.train, {
-        epochs,
-        seed,
-        test: split.test,
-        onBatch: (epoch, done, loss) => progress.batch(epoch, done, loss),
-        onEpoch: (r) => progress.epoch(r),
-      });
+      const save = () => values.save && writeAtomic(values.save as string, encodeWeights(model.manifest, model.getWeights()));
+      let reports: EpochReport[];
+      try {
+        reports = model.fit(split.train, {
+          epochs,
+          seed,
+          test: split.test,
+          onBatch: (epoch, done, loss) => progress.batch(epoch, done, loss),
+          onEpoch: (r) => progress.epoch(r),
+        });
+      } catch (e) {
+        progress.stop();
+        // a numerical fault stops before its update: what is in memory are the last good weights
+        if (e instanceof ModelError && values.save) {
+          save();
+          throw new ModelError(`${e.message}\nThe last good weights are saved in ${values.save}.`);
+        }
+        throw e;
+      }
       progress.stop();
       const last = reports[reports.length - 1];
       const report = trainReport(model, reports, split, seed);
       process.stdout.write(`${summary(last, split)}\n`);
       if (values.report) writeAtomic(values.report as string, `${JSON.stringify(report, null, 2)}\n`);
-      if (values.save) writeAtomic(values.save as string, encodeWeights(model.manifest, model.getWeights()));
+      save();
     },
   },
 

@@ -123,7 +123,7 @@ export class Model {
     const n = this.feed(data, order, start, this.manifest.inputs);
     this.steps++;
     const loss = this.exports.train_step(n);
-    if (!Number.isFinite(loss)) throw new ModelError(`the loss became ${loss} at training step ${this.steps}; try a smaller learning rate`);
+    if (!Number.isFinite(loss)) throw new ModelError(this.numericFault(loss));
     return loss;
   }
 
@@ -234,6 +234,14 @@ export class Model {
       result.set(this.f32(out.offset, n * width), start * width);
     }
     return result;
+  }
+
+  /** Where a step went wrong: the first tensor, in execution order, holding a value that is not finite. */
+  private numericFault(loss: number): string {
+    const what = Number.isFinite(loss) || Number.isNaN(loss) ? "the loss or a gradient became NaN" : `the loss became ${loss}`;
+    const first = this.manifest.nodes.find((node) => this.f32(node.offset, node.count).some((v) => !Number.isFinite(v)));
+    const where = first ? `; the first values that are not finite appear in \`${first.label}\` (${first.op}) at ${first.at}` : "";
+    return `${what} at training step ${this.steps}${where}. The weights are those before this step. Try a smaller learning rate, or clip: in train`;
   }
 
   /** The input the loss compares predictions with. */

@@ -123,3 +123,30 @@ describe("mistakes get located messages and exit 1", () => {
     }
   });
 });
+
+describe("numerical faults", () => {
+  it("stop training, name the step and the layer where NaN begins, and keep the last good weights", async () => {
+    const file = join(dir, "nan.nn");
+    const saved = join(dir, "nan.weights");
+    writeFileSync(
+      file,
+      `model nan {
+  input x: [1]
+  input t: [1]
+  y = log(dense(x, 1, init: ones, bias_init: ones))
+  loss mse(y, t)
+  data inline(x: [[-0.5], [-3]], t: [0, 0])
+  train { optimizer: sgd(lr: 0.1), batch: 1, shuffle: false }
+}
+`,
+    );
+    const r = await nnc("train", file, "--save", saved);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the loss or a gradient became NaN at training step 2; the first values that are not finite appear in `y` (log) at");
+    expect(r.stderr).toContain(`nan.nn:4:7. The weights are those before this step.`);
+    expect(r.stderr).toContain(`The last good weights are saved in ${saved}.`);
+    noStackTrace(r.stderr);
+    const weights = readFileSync(saved);
+    expect(weights.subarray(0, 4).toString()).toBe("NNCW");
+  });
+});
