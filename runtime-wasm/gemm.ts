@@ -65,15 +65,44 @@ export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
 export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
   for (let i = 0; i < M; i++) {
     const ai = a + <usize>(i * K * 4);
-    for (let j = 0; j < N; j++) {
+    let j = 0;
+    // four outputs at a time share each load of A's row
+    for (; j + 4 <= N; j += 4) {
+      const b0 = b + <usize>(j * K * 4);
+      const b1 = b0 + <usize>(K * 4);
+      const b2 = b1 + <usize>(K * 4);
+      const b3 = b2 + <usize>(K * 4);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const av = v128.load(ai + <usize>(k * 4));
+        s0 = f32x4.add(s0, f32x4.mul(av, v128.load(b0 + <usize>(k * 4))));
+        s1 = f32x4.add(s1, f32x4.mul(av, v128.load(b1 + <usize>(k * 4))));
+        s2 = f32x4.add(s2, f32x4.mul(av, v128.load(b2 + <usize>(k * 4))));
+        s3 = f32x4.add(s3, f32x4.mul(av, v128.load(b3 + <usize>(k * 4))));
+      }
+      dot_tail(ai, b0, c + <usize>((i * N + j) * 4), k, K, s0, acc);
+      dot_tail(ai, b1, c + <usize>((i * N + j + 1) * 4), k, K, s1, acc);
+      dot_tail(ai, b2, c + <usize>((i * N + j + 2) * 4), k, K, s2, acc);
+      dot_tail(ai, b3, c + <usize>((i * N + j + 3) * 4), k, K, s3, acc);
+    }
+    for (; j < N; j++) {
       const bj = b + <usize>(j * K * 4);
       let sum = f32x4.splat(0);
       let k = 0;
       for (; k + 4 <= K; k += 4) sum = f32x4.add(sum, f32x4.mul(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4))));
-      let s: f32 = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + (f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3));
-      for (; k < K; k++) s += load<f32>(ai + <usize>(k * 4)) * load<f32>(bj + <usize>(k * 4));
-      const cij = c + <usize>((i * N + j) * 4);
-      store<f32>(cij, acc ? load<f32>(cij) + s : s);
+      dot_tail(ai, bj, c + <usize>((i * N + j) * 4), k, K, sum, acc);
     }
   }
+}
+
+/** Finishes one dot product: the lanes of `sum` (in a fixed order), then the scalar tail from k; stores or adds it at cij. */
+@inline
+function dot_tail(ai: usize, bj: usize, cij: usize, k: i32, K: i32, sum: v128, acc: bool): void {
+  let s: f32 = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + (f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3));
+  for (; k < K; k++) s += load<f32>(ai + <usize>(k * 4)) * load<f32>(bj + <usize>(k * 4));
+  store<f32>(cij, acc ? load<f32>(cij) + s : s);
 }
