@@ -9,11 +9,11 @@ import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import { loadData, type Split } from "../runtime/data.ts";
 import { translate } from "../runtime/decode.ts";
-import { type EpochReport, Model, ModelError } from "../runtime/model.ts";
+import { type EpochReport, Model, ModelError, type Position } from "../runtime/model.ts";
 import { Rng } from "../runtime/random.ts";
 import { charVocab, generate, readText, unigramLoss } from "../runtime/text.ts";
 import { translationPairs } from "../runtime/translation.ts";
-import { decodeWeights, encodeWeights } from "../runtime/weights.ts";
+import { decodeCheckpoint, decodeWeights, encodeCheckpoint, encodeWeights } from "../runtime/weights.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
 import { filesBeside } from "./files.ts";
 import { Progress } from "./progress.ts";
@@ -48,7 +48,8 @@ batch size (compiled in) instead of the file's.`,
   },
 
   train: {
-    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
+    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
+          [--checkpoint FILE [--every N]] [--resume FILE] [--quiet]
 
 Compiles the model, trains it on the data named in its \`data\` statement (or
 on --data PATH, which replaces that file), evaluates after each epoch on the
@@ -58,6 +59,9 @@ held-out split (or the training data), and prints the final metrics.
   --seed N           initialise and shuffle with seed N instead of the file's
   --save FILE        write the trained weights
   --report FILE      write a JSON report (metrics, loss, params, throughput)
+  --checkpoint FILE  keep a checkpoint (weights, optimizer state, place in the run) in FILE,
+                     written atomically after each epoch and, with --every N, every N steps
+  --resume FILE      continue from a checkpoint: the same final weights as a run never stopped
   --quiet            print only the final line`,
     options: {
       ...help,
@@ -68,13 +72,28 @@ held-out split (or the training data), and prints the final metrics.
       save: { type: "string" },
       report: { type: "string" },
       quiet: { type: "boolean" },
+      checkpoint: { type: "string" },
+      every: { type: "string" },
+      resume: { type: "string" },
     },
     async run(file, values) {
       const compiled = await compileFile(file, values);
       const model = await Model.load(compiled.wasm);
-      const seed = intOption(values, "seed", 0) ?? model.manifest.train.seed;
       const epochs = intOption(values, "epochs", 1) ?? model.manifest.train.epochs;
+      const resumed = values.resume ? decodeCheckpoint(readFileSync(values.resume as string), model.manifest, values.resume as string) : null;
+      const seed = resumed?.seed ?? intOption(values, "seed", 0) ?? model.manifest.train.seed;
       model.initialize(seed);
+      if (resumed) {
+        model.setWeights(resumed.weights);
+        model.trainingState = resumed.state;
+        model.steps = resumed.steps;
+      }
+      const every = intOption(values, "every", 1);
+      const checkpoint = (next: Position) => {
+        if (!values.checkpoint || (next.batch !== 0 && (!every || model.steps % every !== 0))) return;
+        const state = { weights: model.getWeights(), state: model.trainingState, position: next, steps: model.steps, seed };
+        writeAtomic(values.checkpoint as string, encodeCheckpoint(model.manifest, state));
+      };
       const split = readData(model, file, values.data as string | undefined);
       const progress = new Progress(model.manifest.model, epochs, split.train.count, Boolean(values.quiet));
       const save = () => values.save && writeAtomic(values.save as string, encodeWeights(model.manifest, model.getWeights()));
@@ -83,6 +102,8 @@ held-out split (or the training data), and prints the final metrics.
         reports = model.fit(split.train, {
           epochs,
           seed,
+          from: resumed?.position,
+          onStep: checkpoint,
           test: split.test,
           onBatch: (epoch, done, loss) => progress.batch(epoch, done, loss),
           onEpoch: (r) => progress.epoch(r),

@@ -37,6 +37,16 @@ export interface FitOptions {
   test?: Dataset;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (epoch: number, samplesDone: number, meanLoss: number) => void;
+  /** After each step, where the run would continue from. */
+  onStep?: (next: Position) => void;
+  /** Continue a run from here (epoch from 1, batch within the epoch from 0). */
+  from?: Position;
+}
+
+/** A place in a training run: the next batch to train. */
+export interface Position {
+  epoch: number;
+  batch: number;
 }
 
 interface Exports {
@@ -143,40 +153,70 @@ export class Model {
   }
 
   /**
-   * One pass over the data in batches, in an order shuffled by rng (if any);
-   * `rate` gives the learning rate of each step from the step's index. Returns the mean loss.
+   * The batches of one epoch in `order` from batch `skip` on; `rate` gives each
+   * step's learning rate from its batch index. Returns the mean loss of the batches run.
    */
-  trainEpoch(data: Dataset, rng: Rng | null, rate?: (step: number) => number, onBatch?: (done: number, loss: number) => void): number {
-    const order = Int32Array.from({ length: data.count }, (_, i) => i);
-    if (rng) rng.shuffle(order);
+  private trainEpoch(
+    data: Dataset,
+    order: Int32Array,
+    skip: number,
+    rate: (batch: number) => number,
+    onStep: (batch: number, samples: number, loss: number) => void,
+  ): number {
+    const batch = this.manifest.batch;
     let total = 0;
-    for (let start = 0; start < data.count; start += this.manifest.batch) {
-      const n = Math.min(this.manifest.batch, data.count - start);
-      if (rate) this.learningRate = rate(this.steps);
+    let samples = 0;
+    for (let start = skip * batch, index = skip; start < data.count; start += batch, index++) {
+      const n = Math.min(batch, data.count - start);
+      this.learningRate = rate(index);
       total += this.trainBatch(data, order, start) * n;
-      onBatch?.(start + n, total / (start + n));
+      samples += n;
+      onStep(index, start + n, total / samples);
     }
-    return total / data.count;
+    return total / Math.max(1, samples);
   }
 
-  /** Trains for the manifest's epochs (or `epochs`), shuffling with its seed (or `seed`), evaluating after each epoch. */
+  /**
+   * Trains for the manifest's epochs (or `epochs`), reshuffling each epoch with
+   * its seed (or `seed`), evaluating after each epoch. With `from`, it continues
+   * a run that stopped there (a checkpoint): the shuffles of the epochs before
+   * are replayed, so the batches are exactly those of an uninterrupted run.
+   */
   fit(train: Dataset, options: FitOptions = {}): EpochReport[] {
     const cfg = this.manifest.train;
     const rng = cfg.shuffle ? new Rng((options.seed ?? cfg.seed) + 1) : null;
     const epochs = options.epochs ?? cfg.epochs;
-    const first = this.steps;
-    const total = epochs * Math.ceil(train.count / this.manifest.batch);
-    const rate = (step: number) => learningRate(cfg.optimizer.lr, cfg.schedule, step - first, total);
+    const perEpoch = Math.ceil(train.count / this.manifest.batch);
+    const from = options.from ?? { epoch: 1, batch: 0 };
     const reports: EpochReport[] = [];
     for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = Int32Array.from({ length: train.count }, (_, i) => i);
+      if (rng) rng.shuffle(order);
+      if (epoch < from.epoch) continue;
       const t0 = performance.now();
-      const loss = this.trainEpoch(train, rng, rate, options.onBatch && ((done, l) => options.onBatch?.(epoch, done, l)));
+      const rate = (batch: number) => learningRate(cfg.optimizer.lr, cfg.schedule, (epoch - 1) * perEpoch + batch, epochs * perEpoch);
+      const loss = this.trainEpoch(train, order, epoch === from.epoch ? from.batch : 0, rate, (batch, samples, mean) => {
+        options.onBatch?.(epoch, samples, mean);
+        options.onStep?.(batch + 1 < perEpoch ? { epoch, batch: batch + 1 } : { epoch: epoch + 1, batch: 0 });
+      });
       const seconds = (performance.now() - t0) / 1000;
       const report = { epoch, loss, metrics: this.evaluate(options.test ?? train), seconds };
       reports.push(report);
       options.onEpoch?.(report);
     }
     return reports;
+  }
+
+  /** The bytes of the training state (random stream, learning rate, update count, optimizer slots). */
+  get trainingState(): Uint8Array {
+    const { offset, bytes } = this.manifest.trainingState;
+    return new Uint8Array(this.exports.memory.buffer, offset, bytes).slice();
+  }
+
+  set trainingState(state: Uint8Array) {
+    const { offset, bytes } = this.manifest.trainingState;
+    if (state.length !== bytes) throw new ModelError(`the training state has ${state.length} bytes; this model keeps ${bytes}`);
+    new Uint8Array(this.exports.memory.buffer, offset, bytes).set(state);
   }
 
   /** Loss and the manifest's metrics over a whole data set, without training. */

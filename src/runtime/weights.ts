@@ -1,11 +1,14 @@
-// Weight files: "NNCW", format version (u32), header length (u32), a JSON
-// header naming the model and each parameter with its shape, then the values
-// as little-endian f32 in header order. Reading checks every part and says
-// what does not fit; it never returns partial weights.
+// Weight files and checkpoints. Both are: a magic ("NNCW" weights, "NNCK"
+// checkpoint), a format version (u32), a header length (u32), a JSON header
+// naming the model and each parameter with its shape, then the parameter
+// values as little-endian f32 in header order. A checkpoint adds its place in
+// the run to the header and the model's training state (random stream,
+// learning rate, update count, optimizer slots) after the values. Reading
+// checks every part and says what does not fit; it never returns a partial result.
 
 import type { Manifest } from "./manifest.ts";
+import type { Position } from "./model.ts";
 
-const MAGIC = "NNCW";
 const VERSION = 1;
 
 export class WeightsError extends Error {}
@@ -13,16 +16,49 @@ export class WeightsError extends Error {}
 interface Header {
   model: string;
   params: { name: string; shape: number[] }[];
+  /** Checkpoints only. */
+  run?: { position: Position; steps: number; seed: number; state: number };
+}
+
+export interface Checkpoint {
+  weights: Record<string, Float32Array>;
+  state: Uint8Array;
+  position: Position;
+  steps: number;
+  seed: number;
 }
 
 export function encodeWeights(manifest: Manifest, weights: Record<string, Float32Array>): Uint8Array {
-  const header: Header = { model: manifest.model, params: manifest.params.map((p) => ({ name: p.name, shape: p.shape })) };
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  return pack("NNCW", header(manifest), manifest, weights, new Uint8Array());
+}
+
+export function decodeWeights(bytes: Uint8Array, manifest: Manifest, file: string): Record<string, Float32Array> {
+  return unpack(bytes, "NNCW", manifest, file).weights;
+}
+
+export function encodeCheckpoint(manifest: Manifest, c: Checkpoint): Uint8Array {
+  const run = { position: c.position, steps: c.steps, seed: c.seed, state: c.state.length };
+  return pack("NNCK", { ...header(manifest), run }, manifest, c.weights, c.state);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, manifest: Manifest, file: string): Checkpoint {
+  const { weights, header, rest } = unpack(bytes, "NNCK", manifest, file);
+  const run = header.run;
+  if (!run || rest.length !== run.state || run.state !== manifest.trainingState.bytes)
+    throw new WeightsError(`${file}: the training state does not fit this model`);
+  return { weights, state: rest.slice(), position: run.position, steps: run.steps, seed: run.seed };
+}
+
+const header = (manifest: Manifest): Header => ({ model: manifest.model, params: manifest.params.map((p) => ({ name: p.name, shape: p.shape })) });
+const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function pack(magic: string, head: Header, manifest: Manifest, weights: Record<string, Float32Array>, tail: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(head));
   const start = Math.ceil((12 + json.length) / 4) * 4;
-  const total = manifest.params.reduce((s, p) => s + weights[p.name].length, 0);
-  const bytes = new Uint8Array(start + total * 4);
+  const values = manifest.params.reduce((s, p) => s + count(p.shape), 0);
+  const bytes = new Uint8Array(start + values * 4 + tail.length);
   const view = new DataView(bytes.buffer);
-  bytes.set(new TextEncoder().encode(MAGIC), 0);
+  bytes.set(new TextEncoder().encode(magic), 0);
   view.setUint32(4, VERSION, true);
   view.setUint32(8, json.length, true);
   bytes.set(json, 12);
@@ -33,38 +69,46 @@ export function encodeWeights(manifest: Manifest, weights: Record<string, Float3
       at += 4;
     }
   }
+  bytes.set(tail, at);
   return bytes;
 }
 
-export function decodeWeights(bytes: Uint8Array, manifest: Manifest, file: string): Record<string, Float32Array> {
+function unpack(
+  bytes: Uint8Array,
+  magic: string,
+  manifest: Manifest,
+  file: string,
+): { weights: Record<string, Float32Array>; header: Header; rest: Uint8Array } {
   const fail = (why: string): never => {
     throw new WeightsError(`${file}: ${why}`);
   };
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) fail("not an nnc weights file (it does not start with NNCW)");
+  const kind = magic === "NNCW" ? "weights file" : "checkpoint";
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 4)) !== magic) fail(`not an nnc ${kind} (it does not start with ${magic})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
   if (version !== VERSION) fail(`format version ${version}; this nnc reads version ${VERSION}`);
   const length = view.getUint32(8, true);
   if (12 + length > bytes.length) fail("the file is truncated (its header runs past the end)");
-  let header: Header;
+  let head: Header;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+    head = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
   } catch {
     return fail("the header is corrupt");
   }
-  if (header.model !== manifest.model) fail(`the weights are for model \`${header.model}\`, not \`${manifest.model}\``);
+  if (head.model !== manifest.model) fail(`it is for model \`${head.model}\`, not \`${manifest.model}\``);
   const expected = manifest.params.map((p) => `${p.name}[${p.shape}]`).join(", ");
-  const found = header.params.map((p) => `${p.name}[${p.shape}]`).join(", ");
+  const found = head.params.map((p) => `${p.name}[${p.shape}]`).join(", ");
   if (expected !== found) fail(`the parameters differ from the model's: the file has ${found}; the model has ${expected}`);
   const start = Math.ceil((12 + length) / 4) * 4;
-  const total = manifest.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
-  if (bytes.length !== start + total * 4) fail(`expected ${start + total * 4} bytes, found ${bytes.length} (truncated or corrupt)`);
+  const values = manifest.params.reduce((s, p) => s + count(p.shape), 0);
+  const size = start + values * 4 + (head.run?.state ?? 0);
+  if (bytes.length !== size) fail(`expected ${size} bytes, found ${bytes.length} (truncated or corrupt)`);
   const weights: Record<string, Float32Array> = {};
   let at = start;
   for (const p of manifest.params) {
-    const values = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++, at += 4) values[i] = view.getFloat32(at, true);
-    weights[p.name] = values;
+    const v = new Float32Array(count(p.shape));
+    for (let i = 0; i < v.length; i++, at += 4) v[i] = view.getFloat32(at, true);
+    weights[p.name] = v;
   }
-  return weights;
+  return { weights, header: head, rest: bytes.subarray(at) };
 }

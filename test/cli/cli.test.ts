@@ -1,8 +1,8 @@
 // The nnc command as a user runs it: exit codes, files it writes, and
 // located errors without stack traces.
 
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -148,5 +148,37 @@ describe("numerical faults", () => {
     noStackTrace(r.stderr);
     const weights = readFileSync(saved);
     expect(weights.subarray(0, 4).toString()).toBe("NNCW");
+  });
+});
+
+describe("checkpoints", () => {
+  it("a run killed mid-epoch resumes from its last checkpoint to the same weights as a run never stopped", async () => {
+    const args = ["train", "examples/cnn.nn", "--epochs", "1", "--batch", "64", "--quiet"];
+    const [full, ck, resumed] = ["full.w", "run.ck", "resumed.w"].map((f) => join(dir, f));
+    expect((await nnc(...args, "--save", full)).code).toBe(0);
+
+    const run = spawn("node", [join(root, "bin/nnc.js"), ...args, "--checkpoint", ck, "--every", "20"], { cwd: root, stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => run.on("exit", (_, signal) => resolve(signal)));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(ck) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    run.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+
+    const r = await nnc(...args, "--resume", ck, "--save", resumed);
+    expect(r.stderr).toBe("");
+    expect(readFileSync(resumed).equals(readFileSync(full))).toBe(true);
+  });
+
+  it("a truncated checkpoint or one from another model is refused, naming it", async () => {
+    const ck = join(dir, "xor.ck");
+    expect((await nnc("train", "examples/xor.nn", "--epochs", "3", "--checkpoint", ck, "--quiet")).code).toBe(0);
+    const bytes = readFileSync(ck);
+    writeFileSync(ck, bytes.subarray(0, bytes.length - 8));
+    const truncated = await nnc("train", "examples/xor.nn", "--resume", ck);
+    expect(truncated.code).toBe(1);
+    expect(truncated.stderr).toMatch(/^error: .*xor\.ck: expected \d+ bytes, found \d+ \(truncated or corrupt\)/);
+    writeFileSync(ck, bytes);
+    const other = await nnc("train", "examples/sine.nn", "--resume", ck);
+    expect(other.stderr).toContain("xor.ck: it is for model `xor`, not `sine`");
   });
 });
