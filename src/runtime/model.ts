@@ -60,7 +60,8 @@ interface Exports {
 
 export class ModelError extends Error {}
 
-const rowSize = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+const elements = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const rowSize = (t: TensorInfo) => elements(t.shape);
 
 export class Model {
   /** Training steps taken since loading. */
@@ -101,31 +102,23 @@ export class Model {
     this.learningRate = this.manifest.train.optimizer.lr;
     const rng = new Rng(seed);
     for (const p of this.manifest.params) {
-      const count = p.shape.reduce((a, b) => a * b, 1);
-      this.f32(p.offset, count).set(initialValues(p.init, count, p.fanIn, p.fanOut, rng));
+      this.f32(p.offset, elements(p.shape)).set(initialValues(p.init, elements(p.shape), p.fanIn, p.fanOut, rng));
     }
   }
 
   getWeights(): Record<string, Float32Array> {
-    return Object.fromEntries(
-      this.manifest.params.map((p) => [
-        p.name,
-        this.f32(
-          p.offset,
-          p.shape.reduce((a, b) => a * b, 1),
-        ).slice(),
-      ]),
-    );
+    return Object.fromEntries(this.manifest.params.map((p) => [p.name, this.f32(p.offset, elements(p.shape)).slice()]));
   }
 
+  /** Replaces every parameter; checks them all first, so a mismatch changes nothing. */
   setWeights(weights: Record<string, Float32Array>): void {
     for (const p of this.manifest.params) {
       const values = weights[p.name];
-      const count = p.shape.reduce((a, b) => a * b, 1);
       if (!values) throw new ModelError(`weights for \`${p.name}\` are missing`);
-      if (values.length !== count) throw new ModelError(`\`${p.name}\` has ${count} values in this model, but ${values.length} were given`);
-      this.f32(p.offset, count).set(values);
+      if (values.length !== elements(p.shape))
+        throw new ModelError(`\`${p.name}\` has ${elements(p.shape)} values in this model, but ${values.length} were given`);
     }
+    for (const p of this.manifest.params) this.f32(p.offset, elements(p.shape)).set(weights[p.name]);
   }
 
   /** One optimisation step on rows [start, start + n) of `data` in `order`; returns the batch loss. */
@@ -144,11 +137,7 @@ export class Model {
     const loss = this.exports.forward(n);
     this.exports.backward(n);
     const grads: Record<string, Float32Array> = {};
-    for (const p of this.manifest.params.filter((p) => p.grad >= 0))
-      grads[p.name] = this.f32(
-        p.grad,
-        p.shape.reduce((a, b) => a * b, 1),
-      ).slice();
+    for (const p of this.manifest.params.filter((p) => p.grad >= 0)) grads[p.name] = this.f32(p.grad, elements(p.shape)).slice();
     return { loss, grads };
   }
 
