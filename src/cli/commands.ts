@@ -1,30 +1,22 @@
 // The nnc commands. Each reads a .nn file, compiles it, and works on the
-// result; files are written atomically (temp file, fsync, rename).
+// result.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
-import type { ParseArgsConfig } from "node:util";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { emitModule, layout } from "../../compiler/emit/assemblyscript.ts";
-import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
+import { compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
-import { loadData, type Split } from "../runtime/data.ts";
+import type { Split } from "../runtime/data.ts";
 import { translate } from "../runtime/decode.ts";
 import { type EpochReport, Model, ModelError, type Position } from "../runtime/model.ts";
 import { Rng } from "../runtime/random.ts";
 import { charVocab, generate, readText, unigramLoss } from "../runtime/text.ts";
 import { translationPairs } from "../runtime/translation.ts";
-import { decodeCheckpoint, decodeWeights, encodeCheckpoint, encodeWeights } from "../runtime/weights.ts";
+import { decodeCheckpoint, encodeCheckpoint, encodeWeights } from "../runtime/weights.ts";
+import { type Command, compileFile, intOption, loadTrained, readData, writeAtomic } from "./common.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
 import { filesBeside } from "./files.ts";
 import { Progress } from "./progress.ts";
-
-type Values = Record<string, string | boolean | undefined>;
-
-export interface Command {
-  help: string;
-  options: NonNullable<ParseArgsConfig["options"]>;
-  run(file: string, values: Values): Promise<void>;
-}
 
 const help = { help: { type: "boolean", short: "h" } } as const;
 const data = { data: { type: "string" } } as const;
@@ -236,35 +228,6 @@ generated AssemblyScript instead.`,
   },
 };
 
-/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant). */
-async function compileFile(file: string, values: Values): Promise<Compiled> {
-  const text = readFileSync(file, "utf8");
-  const result = await compile(text, file, { batch: intOption(values, "batch", 1) });
-  if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
-  return result.compiled;
-}
-
-async function loadTrained(file: string, values: Values): Promise<Model> {
-  if (!values.weights) throw new UsageError("--weights FILE is required (write one with `nnc train FILE.nn --save FILE`)");
-  const model = await Model.load((await compileFile(file, values)).wasm);
-  const path = values.weights as string;
-  model.setWeights(decodeWeights(readFileSync(path), model.manifest, path));
-  return model;
-}
-
-/** Paths in a .nn file are relative to the file; --data is relative to the working directory. */
-function readData(model: Model, nnFile: string, override: string | undefined): Split {
-  return loadData(model.manifest, filesBeside(nnFile), override && resolve(override));
-}
-
-function intOption(values: Values, name: string, min: number): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} needs a whole number >= ${min}, not \`${raw}\``);
-  return n;
-}
-
 function trainReport(model: Model, reports: EpochReport[], split: Split, seed: number) {
   const last = reports[reports.length - 1];
   const seconds = reports.reduce((s, r) => s + r.seconds, 0);
@@ -301,13 +264,4 @@ function summary(last: EpochReport, split: Split): string {
     ([k, v]) => `${k} ${k === "accuracy" ? `${(100 * (v as number)).toFixed(2)}%` : (v as number).toPrecision(4)}`,
   );
   return `epoch ${last.epoch}: train loss ${last.loss.toPrecision(4)} | ${split.test ? "test" : "train"}: ${shown.join(", ")}`;
-}
-
-function writeAtomic(path: string, contents: Uint8Array | string): void {
-  const temp = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
-  writeFileSync(temp, contents);
-  const fd = openSync(temp, "r+");
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(temp, path);
 }
