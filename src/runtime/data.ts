@@ -10,7 +10,7 @@
 //                                                   labels to the class input
 // Runtime-neutral: files come through `DataIO`, supplied by the caller.
 
-import { parse as parseCsv } from "csv-parse/sync";
+import { parse as parseCsv } from "csv-parse/browser/esm/sync";
 import { readIdxPair } from "./idx.ts";
 import type { DataSpec, Manifest, SourceSpan, TensorInfo } from "./manifest.ts";
 import type { Dataset } from "./model.ts";
@@ -157,15 +157,26 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
   } catch (e) {
     throw new DataError(`cannot read ${file}: ${(e as Error).message}`, override ? undefined : fileArg.span);
   }
-  let records: string[][];
+  let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parseCsv(text, { skip_empty_lines: true, trim: true }) as string[][];
+    records = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (e) {
     const err = e as { message: string; lines?: number };
     throw new DataError(err.message, undefined, file, err.lines);
   }
-  const [header, ...rows] = records;
-  if (!header || rows.length === 0) throw new DataError("the file has no header line or no rows", undefined, file, 1);
+  const [head, ...body] = records;
+  if (!head || body.length === 0) throw new DataError("the file has no header line or no rows", undefined, file, 1);
+  const header = head.record;
+  const rows = body.map((r) => r.record);
+  const lineOf = (r: number) => body[r].info.lines;
+  const ragged = rows.findIndex((row) => row.length !== header.length);
+  if (ragged >= 0)
+    throw new DataError(
+      `this line has ${rows[ragged].length} fields but the header has ${header.length} (is the file truncated, or a quote missing?)`,
+      undefined,
+      file,
+      lineOf(ragged),
+    );
   const bound = inputsOf(spec, manifest, ["_0", "test", "normalize"]);
   const columns: Dataset["columns"] = {};
   for (const [input, arg] of bound) {
@@ -183,9 +194,9 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
       indices.forEach((ci, j) => {
         const cell = row[ci];
         const value = classes ? (classes.get(cell) as number) : Number(cell);
-        const line = r + 2;
-        if (cell === undefined || cell === "" || Number.isNaN(value))
-          throw new DataError(`\`${cell ?? ""}\` in column \`${header[ci]}\` is not a number`, undefined, file, line);
+        const line = lineOf(r);
+        if (cell === "") throw new DataError(`column \`${header[ci]}\` is empty`, undefined, file, line);
+        if (Number.isNaN(value)) throw new DataError(`\`${cell}\` in column \`${header[ci]}\` is not a number`, undefined, file, line);
         checkClass(input, value, () => new DataError(`label \`${cell}\` is class ${value}, but the model has ${input.classes} classes`, undefined, file, line));
         col[r * width(input) + j] = value;
       });

@@ -53,6 +53,22 @@ describe("csv", () => {
     }
     await expect(load(iris(), `${csvText}9,9,tulip\n`)).resolves.toThrow("label `tulip` is class 2, but the model has 2 classes");
   });
+
+  it("refuses a truncated file, a ragged line and an empty cell, naming the line (blank lines counted)", async () => {
+    const lineOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return [(e as DataError).line, (e as DataError).message];
+      }
+    };
+    const truncated = await load(iris(), csvText.slice(0, csvText.lastIndexOf(",")));
+    expect(lineOf(truncated)).toEqual([5, "this line has 2 fields but the header has 3 (is the file truncated, or a quote missing?)"]);
+    const ragged = await load(iris(), csvText.replace("3,4,lily", "\n3,4,lily,extra"));
+    expect(lineOf(ragged)).toEqual([4, "this line has 4 fields but the header has 3 (is the file truncated, or a quote missing?)"]);
+    const empty = await load(iris(), csvText.replace("5,6,rose", "\n\n5,,rose"));
+    expect(lineOf(empty)).toEqual([6, "column `b` is empty"]);
+  });
 });
 
 describe("inline and function", () => {
