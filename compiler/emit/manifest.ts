@@ -3,11 +3,25 @@
 
 import type { Manifest, TensorInfo } from "../../src/runtime/manifest.ts";
 import { MANIFEST_VERSION } from "../../src/runtime/manifest.ts";
-import { phases } from "../ir/build.ts";
+import { computedNodes } from "../ir/build.ts";
 import { type Graph, type Node, size } from "../ir/graph.ts";
-import type { Layout } from "./assemblyscript.ts";
+import type { EmitOptions, Layout } from "./assemblyscript.ts";
 
-export function manifestOf(graph: Graph, mem: Layout): Manifest {
+/**
+ * What makes a checkpoint resumable by this model: its nodes (ops, inputs,
+ * shapes, attributes, names) and the training settings that shape a step
+ * (optimizer, batch, schedule, clipping, shuffling); not the epoch count or the
+ * seed, which a run may set. SHA-256 (Web Crypto: Node, Deno and browsers), hex.
+ */
+export async function modelHash(graph: Graph): Promise<string> {
+  const { optimizer, batch, schedule, clip, shuffle } = graph.train;
+  const nodes = graph.nodes.map((n) => [n.op, n.inputs, n.shape, n.dtype, n.batched, n.attrs, n.label]);
+  const text = JSON.stringify({ model: graph.model, nodes, train: { optimizer, batch, schedule, clip, shuffle } });
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function manifestOf(graph: Graph, mem: Layout, options: EmitOptions = {}): Promise<Manifest> {
   const tensor = (node: Node, name = node.label): TensorInfo => ({
     name,
     shape: [...(node.batched ? node.shape.slice(1) : node.shape)],
@@ -17,11 +31,11 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     ...(node.attrs.pad !== undefined ? { pad: node.attrs.pad } : {}),
   });
   const lossNode = graph.nodes[graph.loss];
-  const order = phases(graph);
   const target = graph.nodes[lossNode.inputs[1]];
   return {
     version: MANIFEST_VERSION,
     model: graph.model,
+    hash: await modelHash(graph),
     batch: graph.train.batch,
     inputs: graph.inputs.map((id) => tensor(graph.nodes[id])),
     outputs: graph.outputs.map((id) => tensor(graph.nodes[id])),
@@ -42,9 +56,8 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
     train: graph.train,
     data: graph.data as Manifest["data"],
     trainingState: { offset: mem.stateStart, bytes: mem.end - mem.stateStart, rng: mem.rngState, learningRate: mem.learningRate },
-    nodes: [...order.forward, ...order.backward]
+    nodes: computedNodes(graph)
       .map((id) => graph.nodes[id])
-      .filter((node) => node.op !== "input" && node.op !== "param")
       .map((node) => ({
         label: node.label,
         op: node.op,
@@ -52,6 +65,7 @@ export function manifestOf(graph: Graph, mem: Layout): Manifest {
         count: size(node.shape),
         at: `${node.span.source}:${node.span.start.line}:${node.span.start.column}`,
       })),
+    checksNumerics: options.checkNumerics ?? false,
     memoryBytes: mem.end,
   };
 }

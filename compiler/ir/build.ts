@@ -44,3 +44,9 @@ export function phases(graph: Graph): { predict: number[]; forward: number[]; ba
     backward: ancestors(graph, graph.grads.values()).filter((id) => !done.has(id)),
   };
 }
+
+/** The nodes a training step computes (neither inputs nor parameters), forward then backward: the order the manifest lists them in. */
+export function computedNodes(graph: Graph): number[] {
+  const order = phases(graph);
+  return [...order.forward, ...order.backward].filter((id) => graph.nodes[id].op !== "input" && graph.nodes[id].op !== "param");
+}

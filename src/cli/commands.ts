@@ -41,7 +41,7 @@ batch size (compiled in) instead of the file's.`,
 
   train: {
     help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
-          [--checkpoint FILE [--every N]] [--resume FILE] [--quiet]
+          [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
 
 Compiles the model, trains it on the data named in its \`data\` statement (or
 on --data PATH, which replaces that file), evaluates after each epoch on the
@@ -54,6 +54,9 @@ held-out split (or the training data), and prints the final metrics.
   --checkpoint FILE  keep a checkpoint (weights, optimizer state, place in the run) in FILE,
                      written atomically after each epoch and, with --every N, every N steps
   --resume FILE      continue from a checkpoint: the same final weights as a run never stopped
+  --check-numerics   check every tensor of every step for NaN and infinity as it is computed,
+                     and stop at the first (slower; finds where a fault begins, even one the
+                     loss and gradients would not show)
   --quiet            print only the final line`,
     options: {
       ...help,
@@ -67,6 +70,7 @@ held-out split (or the training data), and prints the final metrics.
       checkpoint: { type: "string" },
       every: { type: "string" },
       resume: { type: "string" },
+      "check-numerics": { type: "boolean" },
     },
     async run(file, values) {
       const compiled = await compileFile(file, values);

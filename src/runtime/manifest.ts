@@ -5,7 +5,7 @@
 import type { Init, TrainConfig } from "../../compiler/ir/graph.ts";
 
 export const MANIFEST_SECTION = "nnc.manifest";
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface TensorInfo {
   name: string;
@@ -45,6 +45,8 @@ export interface SourceSpan {
 export interface Manifest {
   version: number;
   model: string;
+  /** Identifies the training step this module computes (see modelHash in compiler/emit/manifest.ts); checkpoints carry it. */
+  hash: string;
   batch: number;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
@@ -57,5 +59,7 @@ export interface Manifest {
   trainingState: { offset: number; bytes: number; rng: number; learningRate: number };
   /** Every computed tensor in execution order (forward, then backward), for finding where NaN begins. */
   nodes: { label: string; op: string; offset: number; count: number; at: string }[];
+  /** Compiled with checkNumerics: every step checks each of `nodes` as it is computed. */
+  checksNumerics: boolean;
   memoryBytes: number;
 }

@@ -56,6 +56,7 @@ interface Exports {
   backward(n: number): void;
   update(): void;
   train_step(n: number): number;
+  numeric_fault(): number;
 }
 
 export class ModelError extends Error {}
@@ -265,10 +266,19 @@ export class Model {
     return result;
   }
 
-  /** Where a step went wrong: the first tensor, in execution order, holding a value that is not finite. */
+  /**
+   * Where a step went wrong: the first tensor, in execution order, holding a
+   * value that is not finite; as the step found it when compiled to check
+   * numerics, else as the buffers hold it now.
+   */
   private numericFault(loss: number): string {
-    const what = Number.isFinite(loss) || Number.isNaN(loss) ? "the loss or a gradient became NaN" : `the loss became ${loss}`;
-    const first = this.manifest.nodes.find((node) => this.f32(node.offset, node.count).some((v) => !Number.isFinite(v)));
+    const checked = this.manifest.checksNumerics ? this.manifest.nodes[this.exports.numeric_fault()] : undefined;
+    const what = checked
+      ? "a value became NaN or infinite"
+      : Number.isFinite(loss) || Number.isNaN(loss)
+        ? "the loss or a gradient became NaN"
+        : `the loss became ${loss}`;
+    const first = checked ?? this.manifest.nodes.find((node) => this.f32(node.offset, node.count).some((v) => !Number.isFinite(v)));
     const where = first ? `; the first values that are not finite appear in \`${first.label}\` (${first.op}) at ${first.at}` : "";
     return `${what} at training step ${this.steps}${where}. The weights are those before this step. Try a smaller learning rate, or clip: in train`;
   }

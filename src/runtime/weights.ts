@@ -1,7 +1,7 @@
 // Weight files and checkpoints. Both are: a magic ("NNCW" weights, "NNCK"
 // checkpoint), a format version (u32), a header length (u32), a JSON header
-// naming the model and each parameter with its shape, then the parameter
-// values as little-endian f32 in header order. A checkpoint adds its place in
+// naming the model, its hash and each parameter with its shape, then the
+// parameter values as little-endian f32 in header order. A checkpoint adds its place in
 // the run to the header and the model's training state (random stream,
 // learning rate, update count, optimizer slots) after the values. Reading
 // checks every part and says what does not fit; it never returns a partial result.
@@ -9,12 +9,14 @@
 import type { Manifest } from "./manifest.ts";
 import type { Position } from "./model.ts";
 
-const VERSION = 1;
+const VERSION = 2;
 
 export class WeightsError extends Error {}
 
 interface Header {
   model: string;
+  /** The manifest's hash: weights load into any model with the same parameters, a checkpoint resumes only the same model. */
+  hash: string;
   params: { name: string; shape: number[] }[];
   /** Checkpoints only. */
   run?: { position: Position; steps: number; seed: number; state: number };
@@ -44,12 +46,20 @@ export function encodeCheckpoint(manifest: Manifest, c: Checkpoint): Uint8Array 
 export function decodeCheckpoint(bytes: Uint8Array, manifest: Manifest, file: string): Checkpoint {
   const { weights, header, rest } = unpack(bytes, "NNCK", manifest, file);
   const run = header.run;
+  if (header.hash !== manifest.hash)
+    throw new WeightsError(
+      `${file}: it was written by another version of model \`${manifest.model}\` (model hash ${header.hash.slice(0, 12)}, now ${manifest.hash.slice(0, 12)}): its layers or training settings have changed since, and a checkpoint resumes only the model that wrote it`,
+    );
   if (!run || rest.length !== run.state || run.state !== manifest.trainingState.bytes)
     throw new WeightsError(`${file}: the training state does not fit this model`);
   return { weights, state: rest.slice(), position: run.position, steps: run.steps, seed: run.seed };
 }
 
-const header = (manifest: Manifest): Header => ({ model: manifest.model, params: manifest.params.map((p) => ({ name: p.name, shape: p.shape })) });
+const header = (manifest: Manifest): Header => ({
+  model: manifest.model,
+  hash: manifest.hash,
+  params: manifest.params.map((p) => ({ name: p.name, shape: p.shape })),
+});
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function pack(magic: string, head: Header, manifest: Manifest, weights: Record<string, Float32Array>, tail: Uint8Array): Uint8Array {

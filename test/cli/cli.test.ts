@@ -149,6 +149,29 @@ describe("numerical faults", () => {
     const weights = readFileSync(saved);
     expect(weights.subarray(0, 4).toString()).toBe("NNCW");
   });
+
+  it("--check-numerics finds an infinity that the loss and the gradients hide", async () => {
+    const file = join(dir, "hidden.nn");
+    // log(0) = -inf, but relu turns it into 0 and no gradient flows back to the data
+    writeFileSync(
+      file,
+      `model hidden {
+  input x: [2]
+  input t: [1]
+  h = relu(log(x))
+  loss mse(dense(h, 1), t)
+  data inline(x: [[1, 2], [2, 3], [4, 0]], t: [0, 1, 1])
+  train { optimizer: sgd(lr: 0.1), batch: 2, epochs: 2, shuffle: false }
+}
+`,
+    );
+    expect((await nnc("train", file, "--quiet")).code).toBe(0);
+    const r = await nnc("train", file, "--check-numerics");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("a value became NaN or infinite at training step 2; the first values that are not finite appear in `h` (log) at");
+    expect(r.stderr).toContain("hidden.nn:4:12.");
+    noStackTrace(r.stderr);
+  });
 });
 
 describe("checkpoints", () => {
@@ -169,7 +192,7 @@ describe("checkpoints", () => {
     expect(readFileSync(resumed).equals(readFileSync(full))).toBe(true);
   });
 
-  it("a truncated checkpoint or one from another model is refused, naming it", async () => {
+  it("a truncated checkpoint, or one from another model or another version of it, is refused, naming it", async () => {
     const ck = join(dir, "xor.ck");
     expect((await nnc("train", "examples/xor.nn", "--epochs", "3", "--checkpoint", ck, "--quiet")).code).toBe(0);
     const bytes = readFileSync(ck);
@@ -180,5 +203,8 @@ describe("checkpoints", () => {
     writeFileSync(ck, bytes);
     const other = await nnc("train", "examples/sine.nn", "--resume", ck);
     expect(other.stderr).toContain("xor.ck: it is for model `xor`, not `sine`");
+    const rebatched = await nnc("train", "examples/xor.nn", "--resume", ck, "--batch", "2");
+    expect(rebatched.code).toBe(1);
+    expect(rebatched.stderr).toContain("xor.ck: it was written by another version of model `xor`");
   });
 });

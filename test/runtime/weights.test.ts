@@ -1,8 +1,10 @@
 // Weight files round-trip exactly; files from another model, truncated or
-// corrupt files are refused with a reason, never half-loaded.
+// corrupt files are refused with a reason, never half-loaded. Weights load
+// into any model with the same parameters; a checkpoint only into the model
+// that wrote it (the same hash).
 
 import { describe, expect, it } from "vitest";
-import { decodeWeights, encodeWeights } from "../../src/runtime/weights.ts";
+import { decodeCheckpoint, decodeWeights, encodeCheckpoint, encodeWeights } from "../../src/runtime/weights.ts";
 import { compileModel } from "../helpers.ts";
 
 const source = (units: number) => `model m { input x: [3]  input t: [1]  loss mse(dense(dense(x, ${units}), 1), t) }`;
@@ -23,5 +25,22 @@ describe("weights files", async () => {
     expect(() => decodeWeights(new TextEncoder().encode("PK\x03\x04 a zip file"), model.manifest, "w")).toThrow("not an nnc weights file");
     const other = await compileModel(source(5));
     expect(() => decodeWeights(bytes, other.model.manifest, "w")).toThrow("the parameters differ from the model's: the file has dense.w[3,4]");
+  });
+
+  it("load into a model whose training settings changed; a checkpoint does not resume there", async () => {
+    const retuned = await compileModel(`${source(4).slice(0, -1)} train { optimizer: sgd(lr: 0.5) } }`);
+    expect(retuned.model.manifest.hash).not.toBe(model.manifest.hash);
+    expect(decodeWeights(bytes, retuned.model.manifest, "w")).toEqual(model.getWeights());
+    const checkpoint = encodeCheckpoint(model.manifest, {
+      weights: model.getWeights(),
+      state: model.trainingState,
+      position: { epoch: 1, batch: 0 },
+      steps: 0,
+      seed: 1,
+    });
+    expect(decodeCheckpoint(checkpoint, model.manifest, "c").position).toEqual({ epoch: 1, batch: 0 });
+    expect(() => decodeCheckpoint(checkpoint, retuned.model.manifest, "c")).toThrow(
+      /^c: it was written by another version of model `m` \(model hash [0-9a-f]{12}, now [0-9a-f]{12}\): its layers or training settings have changed since/,
+    );
   });
 });
