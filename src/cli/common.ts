@@ -48,11 +48,20 @@ export function intOption(values: Values, name: string, min: number): number | u
   return n;
 }
 
+/** The file holds either its old contents or all of the new, even across a crash: temp file, fsync, rename, fsync of the folder. */
 export function writeAtomic(path: string, contents: Uint8Array | string): void {
   const temp = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
   writeFileSync(temp, contents);
-  const fd = openSync(temp, "r+");
-  fsyncSync(fd);
-  closeSync(fd);
+  syncPath(temp, "r+");
   renameSync(temp, path);
+  syncPath(dirname(path), "r");
+}
+
+function syncPath(path: string, flags: string): void {
+  const fd = openSync(path, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
