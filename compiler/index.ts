@@ -5,7 +5,7 @@
 import type { Manifest } from "../src/runtime/manifest.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { elaborate, type Overrides } from "./elaborate.ts";
-import { type EmitOptions, emitModule, layout } from "./emit/assemblyscript.ts";
+import { emitModule, layout } from "./emit/assemblyscript.ts";
 import { type BuildOptions, buildWasm } from "./emit/build.ts";
 import { manifestOf } from "./emit/manifest.ts";
 import type { Graph } from "./ir/graph.ts";
@@ -63,13 +63,13 @@ export interface Compiled {
 export async function compile(
   text: string,
   sourceName: string,
-  options: BuildOptions & EmitOptions & Overrides = {},
+  options: BuildOptions & Overrides = {},
 ): Promise<{ ok: true; compiled: Compiled } | { ok: false; diagnostics: Diagnostic[] }> {
   const result = compileGraph(text, sourceName, options);
   if (!result.ok) return result;
   const graph = result.graph;
   const mem = layout(graph);
-  const manifest = await manifestOf(graph, mem, options);
-  const source = emitModule(graph, mem, options);
+  const manifest = await manifestOf(graph, mem);
+  const source = emitModule(graph, mem);
   return { ok: true, compiled: { graph, manifest, source, wasm: await buildWasm(source, manifest, options) } };
 }

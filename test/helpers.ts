@@ -5,8 +5,8 @@ import type { Manifest } from "../src/runtime/manifest.ts";
 import { type Dataset, Model } from "../src/runtime/model.ts";
 import type { Rng } from "../src/runtime/random.ts";
 
-export async function compileModel(text: string, name = "test.nn", options: Parameters<typeof compile>[2] = {}): Promise<{ compiled: Compiled; model: Model }> {
-  const result = await compile(text, name, options);
+export async function compileModel(text: string, name = "test.nn"): Promise<{ compiled: Compiled; model: Model }> {
+  const result = await compile(text, name);
   if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.code} ${d.message} at ${d.span.start.line}:${d.span.start.column}`).join("\n"));
   return { compiled: result.compiled, model: await Model.load(result.compiled.wasm) };
 }

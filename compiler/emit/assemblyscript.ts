@@ -3,8 +3,9 @@
 // goes into the manifest), every kernel is written with constant addresses
 // and loop bounds, and the module exports the phases of a training step:
 //   predict(n), forward(n): loss, backward(n), update(), train_step(n): loss
-// where n is the number of real rows in the batch. With checkNumerics, every
-// computed tensor is checked for NaN and infinity right after its kernel.
+// where n is the number of real rows in the batch. While the host has
+// checking on, every computed tensor is checked for NaN and infinity right
+// after its kernel.
 
 import { computedNodes, phases } from "../ir/build.ts";
 import { type Graph, type Node, size } from "../ir/graph.ts";
@@ -56,20 +57,15 @@ export function layout(graph: Graph): Layout {
   return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, end: at };
 }
 
-export interface EmitOptions {
-  /** Check every computed tensor after its kernel; the first that is not finite stops the step (slow; for finding where NaN begins). */
-  checkNumerics?: boolean;
-}
-
-export function emitModule(graph: Graph, mem: Layout, options: EmitOptions = {}): string {
+export function emitModule(graph: Graph, mem: Layout): string {
   const order = phases(graph);
   const at = (node: Node) => mem.offsets[node.id];
   const checkIndex = new Map(computedNodes(graph).map((id, index) => [id, index]));
   const check = (node: Node) => {
     const index = checkIndex.get(node.id);
-    if (!options.checkNumerics || index === undefined) return "";
+    if (index === undefined) return "";
     const row = node.batched ? size(node.shape) / node.shape[0] : 0;
-    return `\ncheck_finite(${index}, ${at(node)}, ${node.batched ? `n * ${row}` : size(node.shape)});`;
+    return `\nif (checking) check_finite(${index}, ${at(node)}, ${node.batched ? `n * ${row}` : size(node.shape)});`;
   };
   const kernels = (ids: number[]) =>
     ids
@@ -139,8 +135,15 @@ export function train_step(n: i32): f32 {
   return loss;
 }
 
-/** With checkNumerics: the index (in the manifest's nodes) of the first tensor of the last step that held NaN or infinity, else -1. */
+/** When on, each step checks every tensor as it is computed (slower); the host turns it on to find where NaN begins. */
+let checking = false;
+
+/** The index (in the manifest's nodes) of the first tensor of the last checked step that held NaN or infinity, else -1. */
 let fault: i32 = -1;
+
+export function check_numerics(on: bool): void {
+  checking = on;
+}
 
 export function numeric_fault(): i32 {
   return fault;

@@ -4,8 +4,8 @@
 import type { Manifest, TensorInfo } from "../../src/runtime/manifest.ts";
 import { MANIFEST_VERSION } from "../../src/runtime/manifest.ts";
 import { computedNodes } from "../ir/build.ts";
-import { type Graph, type Node, size } from "../ir/graph.ts";
-import type { EmitOptions, Layout } from "./assemblyscript.ts";
+import type { Graph, Node } from "../ir/graph.ts";
+import type { Layout } from "./assemblyscript.ts";
 
 /**
  * What makes a checkpoint resumable by this model: its nodes (ops, inputs,
@@ -21,7 +21,7 @@ export async function modelHash(graph: Graph): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function manifestOf(graph: Graph, mem: Layout, options: EmitOptions = {}): Promise<Manifest> {
+export async function manifestOf(graph: Graph, mem: Layout): Promise<Manifest> {
   const tensor = (node: Node, name = node.label): TensorInfo => ({
     name,
     shape: [...(node.batched ? node.shape.slice(1) : node.shape)],
@@ -61,11 +61,8 @@ export async function manifestOf(graph: Graph, mem: Layout, options: EmitOptions
       .map((node) => ({
         label: node.label,
         op: node.op,
-        offset: mem.offsets[node.id],
-        count: size(node.shape),
         at: `${node.span.source}:${node.span.start.line}:${node.span.start.column}`,
       })),
-    checksNumerics: options.checkNumerics ?? false,
     memoryBytes: mem.end,
   };
 }

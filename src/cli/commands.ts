@@ -55,8 +55,8 @@ held-out split (or the training data), and prints the final metrics.
                      written atomically after each epoch and, with --every N, every N steps
   --resume FILE      continue from a checkpoint: the same final weights as a run never stopped
   --check-numerics   check every tensor of every step for NaN and infinity as it is computed,
-                     and stop at the first (slower; finds where a fault begins, even one the
-                     loss and gradients would not show)
+                     and stop at the first (slower; catches a fault even where the loss and
+                     the gradients would not show it)
   --quiet            print only the final line`,
     options: {
       ...help,
@@ -75,6 +75,7 @@ held-out split (or the training data), and prints the final metrics.
     async run(file, values) {
       const compiled = await compileFile(file, values);
       const model = await Model.load(compiled.wasm);
+      model.checkNumerics = values["check-numerics"] === true;
       const epochs = intOption(values, "epochs", 1) ?? model.manifest.train.epochs;
       const resumed = values.resume ? decodeCheckpoint(readFileSync(values.resume as string), model.manifest, values.resume as string) : null;
       const seed = resumed?.seed ?? intOption(values, "seed", 0) ?? model.manifest.train.seed;

@@ -19,10 +19,10 @@ export interface Command {
   run(file: string, values: Values): Promise<void>;
 }
 
-/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant); --check-numerics compiles the checks in. */
+/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant). */
 export async function compileFile(file: string, values: Values): Promise<Compiled> {
   const text = readFileSync(file, "utf8");
-  const result = await compile(text, file, { batch: intOption(values, "batch", 1), checkNumerics: values["check-numerics"] === true });
+  const result = await compile(text, file, { batch: intOption(values, "batch", 1) });
   if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
   return result.compiled;
 }

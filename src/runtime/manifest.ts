@@ -57,9 +57,7 @@ export interface Manifest {
   data: DataSpec | null;
   /** Byte range of the training state: the random stream, the update count, optimizer slots. */
   trainingState: { offset: number; bytes: number; rng: number; learningRate: number };
-  /** Every computed tensor in execution order (forward, then backward), for finding where NaN begins. */
-  nodes: { label: string; op: string; offset: number; count: number; at: string }[];
-  /** Compiled with checkNumerics: every step checks each of `nodes` as it is computed. */
-  checksNumerics: boolean;
+  /** Every computed tensor in execution order (forward, then backward), for saying where NaN begins. */
+  nodes: { label: string; op: string; at: string }[];
   memoryBytes: number;
 }

@@ -56,6 +56,7 @@ interface Exports {
   backward(n: number): void;
   update(): void;
   train_step(n: number): number;
+  check_numerics(on: boolean): void;
   numeric_fault(): number;
 }
 
@@ -99,7 +100,7 @@ export class Model {
   initialize(seed: number): void {
     const state = this.manifest.trainingState;
     new Uint8Array(this.exports.memory.buffer, state.offset, state.bytes).fill(0);
-    new Uint32Array(this.exports.memory.buffer, state.rng, 1)[0] = streamState(seed);
+    this.u32(state.rng)[0] = streamState(seed);
     this.learningRate = this.manifest.train.optimizer.lr;
     const rng = new Rng(seed);
     for (const p of this.manifest.params) {
@@ -122,13 +123,42 @@ export class Model {
     for (const p of this.manifest.params) this.f32(p.offset, elements(p.shape)).set(weights[p.name]);
   }
 
-  /** One optimisation step on rows [start, start + n) of `data` in `order`; returns the batch loss. */
+  /**
+   * With checking on, every training step checks each tensor as it is computed
+   * and stops at the first holding NaN or infinity, even one the loss and the
+   * gradients would not show. Slower; off by default.
+   */
+  set checkNumerics(on: boolean) {
+    this.checking = on;
+    this.exports.check_numerics(on);
+  }
+
+  get checkNumerics(): boolean {
+    return this.checking;
+  }
+
+  private checking = false;
+
+  /**
+   * One optimisation step on rows [start, start + n) of `data` in `order`;
+   * returns the batch loss. A step whose loss or gradients are not finite
+   * changes no weight: it is run again with checking on, to say where the
+   * fault began, and throws.
+   */
   trainBatch(data: Dataset, order: ArrayLike<number>, start: number): number {
     const n = this.feed(data, order, start, this.manifest.inputs);
     this.steps++;
+    const rng = this.u32(this.manifest.trainingState.rng);
+    const stream = rng[0];
     const loss = this.exports.train_step(n);
-    if (!Number.isFinite(loss)) throw new ModelError(this.numericFault(loss));
-    return loss;
+    if (Number.isFinite(loss)) return loss;
+    if (!this.checking) {
+      rng[0] = stream;
+      this.exports.check_numerics(true);
+      this.exports.train_step(n);
+      this.exports.check_numerics(false);
+    }
+    throw new ModelError(this.numericFault(loss));
   }
 
   /** Loss and gradients (update directions) of the first batch of `data`, without updating. */
@@ -266,19 +296,10 @@ export class Model {
     return result;
   }
 
-  /**
-   * Where a step went wrong: the first tensor, in execution order, holding a
-   * value that is not finite; as the step found it when compiled to check
-   * numerics, else as the buffers hold it now.
-   */
+  /** Where a step went wrong: the first tensor, in execution order, that held NaN or infinity. */
   private numericFault(loss: number): string {
-    const checked = this.manifest.checksNumerics ? this.manifest.nodes[this.exports.numeric_fault()] : undefined;
-    const what = checked
-      ? "a value became NaN or infinite"
-      : Number.isFinite(loss) || Number.isNaN(loss)
-        ? "the loss or a gradient became NaN"
-        : `the loss became ${loss}`;
-    const first = checked ?? this.manifest.nodes.find((node) => this.f32(node.offset, node.count).some((v) => !Number.isFinite(v)));
+    const what = !Number.isNaN(loss) ? `the loss became ${loss}` : this.checking ? "a value became NaN or infinite" : "the loss or a gradient became NaN";
+    const first = this.manifest.nodes[this.exports.numeric_fault()];
     const where = first ? `; the first values that are not finite appear in \`${first.label}\` (${first.op}) at ${first.at}` : "";
     return `${what} at training step ${this.steps}${where}. The weights are those before this step. Try a smaller learning rate, or clip: in train`;
   }
@@ -310,6 +331,10 @@ export class Model {
 
   private f32(offset: number, count: number): Float32Array {
     return new Float32Array(this.exports.memory.buffer, offset, count);
+  }
+
+  private u32(offset: number): Uint32Array {
+    return new Uint32Array(this.exports.memory.buffer, offset, 1);
   }
 }
 
