@@ -5,9 +5,10 @@
 import type { Manifest } from "../src/runtime/manifest.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { elaborate, type Overrides } from "./elaborate.ts";
-import { emitModule, layout } from "./emit/assemblyscript.ts";
+import { emitModule } from "./emit/assemblyscript.ts";
 import { type BuildOptions, buildWasm } from "./emit/build.ts";
 import { manifestOf } from "./emit/manifest.ts";
+import { layout } from "./emit/memory.ts";
 import type { Graph } from "./ir/graph.ts";
 import { verify } from "./ir/verify.ts";
 import { parse } from "./parse.ts";

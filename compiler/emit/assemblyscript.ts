@@ -1,5 +1,5 @@
 // Emission: training graph -> AssemblyScript source specialised to its shapes.
-// Every tensor gets a fixed place in one arena of linear memory (the layout
+// Every tensor has a fixed place in linear memory (the plan of memory.ts; it
 // goes into the manifest), every kernel is written with constant addresses
 // and loop bounds, and the module exports the phases of a training step:
 //   predict(n), forward(n): loss, backward(n), update(), train_step(n): loss
@@ -11,51 +11,7 @@ import { computedNodes, phases } from "../ir/build.ts";
 import { type Graph, type Node, size } from "../ir/graph.ts";
 import { isMap, type MapOp, opDef } from "../ir/ops.ts";
 import { optimizerDef } from "../ir/optimizers.ts";
-
-/** Where everything lives in linear memory. */
-export interface Layout {
-  /** Node id -> byte offset of its values (a reshape shares its input's). */
-  offsets: number[];
-  /** The scratch area shared by kernels that need one (im2col). */
-  scratch: number;
-  /** Bytes [stateStart, end) hold the random stream, the learning rate, the update count and every optimizer slot. */
-  stateStart: number;
-  /** u32 state of the random stream (dropout). */
-  rngState: number;
-  /** f64 count of updates so far (Adam's t). */
-  stepCount: number;
-  /** f32 learning rate of the next update, written by the host from the schedule. */
-  learningRate: number;
-  /** Parameter node id -> byte offsets of its optimizer slots. */
-  slots: Map<number, number[]>;
-  end: number;
-}
-
-const ARENA_START = 1024;
-const align = (x: number) => Math.ceil(x / 16) * 16;
-
-/** One buffer per node, 16-byte aligned; the scratch area; then the training state. */
-export function layout(graph: Graph): Layout {
-  let at = ARENA_START;
-  const take = (bytes: number) => {
-    const offset = at;
-    at = align(at + bytes);
-    return offset;
-  };
-  const offsets: number[] = [];
-  let scratchFloats = 0;
-  for (const node of graph.nodes) {
-    const def = opDef(node.op);
-    const ins = node.inputs.map((i) => graph.nodes[i]);
-    offsets.push(def.alias ? offsets[node.inputs[0]] : take(size(node.shape) * 4));
-    scratchFloats = Math.max(scratchFloats, def.scratch?.(node, ins) ?? 0);
-  }
-  const scratch = take(scratchFloats * 4);
-  const stateStart = take(16);
-  const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
-  const slots = new Map([...graph.grads.keys()].map((param) => [param, Array.from({ length: count }, () => take(size(graph.nodes[param].shape) * 4))]));
-  return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, end: at };
-}
+import { align, type Layout } from "./memory.ts";
 
 export function emitModule(graph: Graph, mem: Layout): string {
   const order = phases(graph);

@@ -5,7 +5,7 @@ import type { Manifest, TensorInfo } from "../../src/runtime/manifest.ts";
 import { MANIFEST_VERSION } from "../../src/runtime/manifest.ts";
 import { computedNodes } from "../ir/build.ts";
 import type { Graph, Node } from "../ir/graph.ts";
-import type { Layout } from "./assemblyscript.ts";
+import type { Layout } from "./memory.ts";
 
 /**
  * What makes a checkpoint resumable by this model: its nodes (ops, inputs,

@@ -4,7 +4,7 @@
 // the error points at the largest tensor. Afterwards: the arena fits.
 
 import { type Diagnostic, diagnostic } from "../diagnostics.ts";
-import { layout } from "../emit/assemblyscript.ts";
+import { layout } from "../emit/memory.ts";
 import { formatShape, type Graph, size } from "../ir/graph.ts";
 
 export const MAX_MEMORY = 2 ** 31;

@@ -3,7 +3,8 @@
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { emitModule, layout } from "../../compiler/emit/assemblyscript.ts";
+import { emitModule } from "../../compiler/emit/assemblyscript.ts";
+import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import type { Split } from "../runtime/data.ts";
@@ -228,7 +229,9 @@ generated AssemblyScript instead.`,
         process.stdout.write(emitModule(result.graph, mem));
         return;
       }
-      process.stdout.write(`${printGraph(result.graph)}\narena: ${mem.end} bytes of linear memory\n`);
+      const { planned, naive } = mem.tensorBytes;
+      const arena = `tensors: ${planned} bytes planned (${naive} bytes with one buffer each, ${(naive / planned).toFixed(2)}x); linear memory: ${mem.end} bytes`;
+      process.stdout.write(`${printGraph(result.graph)}\n${arena}\n`);
     },
   },
 };

@@ -69,7 +69,10 @@ describe("nnc compile and inspect", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("%3 = matmul(%0, %2) : f32[B, 4]  # h");
     expect(r.stdout).toMatch(/parameters: 17 {3}kernels per step: \d+ {3}FLOPs per step: \d+/);
-    expect(r.stdout).toMatch(/arena: \d+ bytes/);
+    const cnn = await nnc("inspect", "examples/cnn.nn");
+    const [, planned, naive] = cnn.stdout.match(/tensors: (\d+) bytes planned \((\d+) bytes with one buffer each/) ?? [];
+    expect(Number(planned)).toBeGreaterThan(0);
+    expect(Number(planned)).toBeLessThan(0.7 * Number(naive));
   });
 });
 

@@ -3,7 +3,8 @@
 // comment it appears in, yields the same code as a plain name.
 
 import { describe, expect, it } from "vitest";
-import { emitModule, layout } from "../../compiler/emit/assemblyscript.ts";
+import { emitModule } from "../../compiler/emit/assemblyscript.ts";
+import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
 
 const source = (name: string) => `model m {
