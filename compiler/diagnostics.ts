@@ -26,6 +26,7 @@ export const messages = {
   E020: "cannot read data: {detail}",
   E021: "the argument `{name}` is given twice",
   E022: "the model is too large to compile: {detail}",
+  E023: "cannot export `{op}` (in `{label}`) to ONNX: {detail}",
 } as const;
 export type Code = keyof typeof messages;
 
