@@ -7,6 +7,7 @@ import { emitModule } from "../../compiler/emit/assemblyscript.ts";
 import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
+import type { EpochHistory } from "../report/charts.ts";
 import type { Split } from "../runtime/data.ts";
 import { translate } from "../runtime/decode.ts";
 import { type EpochReport, Model, ModelError, type Position } from "../runtime/model.ts";
@@ -16,7 +17,9 @@ import { translationPairs } from "../runtime/translation.ts";
 import { decodeCheckpoint, encodeCheckpoint, encodeWeights } from "../runtime/weights.ts";
 import { type Command, compileFile, intOption, loadTrained, readData, writeAtomic } from "./common.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
+import { exportCommand } from "./export.ts";
 import { filesBeside } from "./files.ts";
+import { svgOption, writeConfusionMatrix, writeGraphPicture, writeTrainingPlot } from "./pictures.ts";
 import { Progress } from "./progress.ts";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
@@ -42,7 +45,7 @@ batch size (compiled in) instead of the file's.`,
 
   train: {
     help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
-          [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
+          [--plot FILE.svg] [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
 
 Compiles the model, trains it on the data named in its \`data\` statement (or
 on --data PATH, which replaces that file), evaluates after each epoch on the
@@ -52,6 +55,8 @@ held-out split (or the training data), and prints the final metrics.
   --seed N           initialise and shuffle with seed N instead of the file's
   --save FILE        write the trained weights
   --report FILE      write a JSON report (metrics, loss, params, throughput)
+  --plot FILE.svg    draw loss and accuracy per epoch, on the training data and the held-out
+                     split (the training data is evaluated after each epoch for it)
   --checkpoint FILE  keep a checkpoint (weights, optimizer state, place in the run) in FILE,
                      written atomically after each epoch and, with --every N, every N steps
   --resume FILE      continue from a checkpoint: the same final weights as a run never stopped
@@ -72,8 +77,10 @@ held-out split (or the training data), and prints the final metrics.
       every: { type: "string" },
       resume: { type: "string" },
       "check-numerics": { type: "boolean" },
+      plot: { type: "string" },
     },
     async run(file, values) {
+      const plot = svgOption(values, "plot");
       const compiled = await compileFile(file, values);
       const model = await Model.load(compiled.wasm);
       model.checkNumerics = values["check-numerics"] === true;
@@ -95,6 +102,7 @@ held-out split (or the training data), and prints the final metrics.
       const split = readData(model, file, values.data as string | undefined);
       const progress = new Progress(model.manifest.model, epochs, split.train.count, Boolean(values.quiet));
       const save = () => values.save && writeAtomic(values.save as string, encodeWeights(model.manifest, model.getWeights()));
+      const history: EpochHistory[] = [];
       let reports: EpochReport[];
       try {
         reports = model.fit(split.train, {
@@ -104,7 +112,10 @@ held-out split (or the training data), and prints the final metrics.
           onStep: checkpoint,
           test: split.test,
           onBatch: (epoch, done, loss) => progress.batch(epoch, done, loss),
-          onEpoch: (r) => progress.epoch(r),
+          onEpoch: (r) => {
+            progress.epoch(r);
+            if (plot) history.push(split.test ? { ...r, train: model.evaluate(split.train) } : r);
+          },
         });
       } catch (e) {
         progress.stop();
@@ -120,20 +131,25 @@ held-out split (or the training data), and prints the final metrics.
       const report = trainReport(model, reports, split, seed);
       process.stdout.write(`${summary(last, split)}\n`);
       if (values.report) writeAtomic(values.report as string, `${JSON.stringify(report, null, 2)}\n`);
+      if (plot) await writeTrainingPlot(plot, history, { title: model.manifest.model, evaluatedOn: split.test ? "test" : "train, after the epoch" });
       save();
     },
   },
 
   eval: {
-    help: `nnc eval FILE.nn --weights FILE [--data PATH] [--batch N]
+    help: `nnc eval FILE.nn --weights FILE [--data PATH] [--batch N] [--confusion FILE.svg]
 
 Loads trained weights and prints the loss and metrics on the held-out split
-(or on all the data when the source has no split).`,
-    options: { ...help, ...data, ...weights, ...batch },
+(or on all the data when the source has no split). --confusion draws a
+classifier's confusion matrix on the same samples.`,
+    options: { ...help, ...data, ...weights, ...batch, confusion: { type: "string" } },
     async run(file, values) {
+      const confusion = svgOption(values, "confusion");
       const model = await loadTrained(file, values);
       const split = readData(model, file, values.data as string | undefined);
-      process.stdout.write(`${JSON.stringify(model.evaluate(split.test ?? split.train))}\n`);
+      const set = split.test ?? split.train;
+      process.stdout.write(`${JSON.stringify(model.evaluate(set))}\n`);
+      if (confusion) await writeConfusionMatrix(confusion, model, set, split.classNames);
     },
   },
 
@@ -213,18 +229,23 @@ loss and, for comparison, the loss of predicting by character frequencies alone.
     },
   },
 
+  export: exportCommand,
+
   inspect: {
-    help: `nnc inspect FILE.nn [--source] [--batch N]
+    help: `nnc inspect FILE.nn [--source] [--svg FILE.svg] [--batch N]
 
 Prints the training graph (forward, backward, update) with shapes, the
 parameter count, FLOPs per training step and memory. --source prints the
-generated AssemblyScript instead.`,
-    options: { ...help, ...batch, source: { type: "boolean" } },
+generated AssemblyScript instead; --svg draws the graph, one box per kernel
+coloured by phase.`,
+    options: { ...help, ...batch, source: { type: "boolean" }, svg: { type: "string" } },
     async run(file, values) {
+      const svg = svgOption(values, "svg");
       const text = readFileSync(file, "utf8");
       const result = compileGraph(text, file, { batch: intOption(values, "batch", 1) });
       if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
       const mem = layout(result.graph);
+      if (svg) await writeGraphPicture(svg, result.graph);
       if (values.source) {
         process.stdout.write(emitModule(result.graph, mem));
         return;

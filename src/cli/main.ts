@@ -15,12 +15,14 @@ const usage = `nnc: a neural-network compiler from .nn files to WebAssembly that
 
 usage:
   nnc compile FILE.nn [-o FILE.wasm] [--batch N]
-  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json] [--quiet]
-  nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N]
+  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
+                      [--plot FILE.svg] [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
+  nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N] [--confusion FILE.svg]
   nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
+  nnc export  FILE.nn --weights FILE --onnx OUT.onnx [--batch N]
   nnc translate FILE.nn --weights FILE (--text "..." | --test)
   nnc generate FILE.nn --weights FILE [--prompt TEXT] [--length N] [--temperature T] [--seed N]
-  nnc inspect FILE.nn [--source] [--batch N]
+  nnc inspect FILE.nn [--source] [--svg FILE.svg] [--batch N]
 
 Run \`nnc COMMAND --help\` for one command.`;
 

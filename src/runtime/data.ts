@@ -22,6 +22,8 @@ export interface Split {
   train: Dataset;
   /** Held out for evaluation; absent when the source has no split. */
   test?: Dataset;
+  /** The name of each class of the loss's label input, when the data names them (a CSV label column of words). */
+  classNames?: string[];
 }
 
 /** A data problem, located in the .nn file (span) or in the data file (file, line). */
@@ -179,6 +181,7 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
     );
   const bound = inputsOf(spec, manifest, ["_0", "test", "normalize"]);
   const columns: Dataset["columns"] = {};
+  let classNames: string[] | undefined;
   for (const [input, arg] of bound) {
     const names = [arg.value].flat() as string[];
     const indices = names.map((name) => {
@@ -190,6 +193,8 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
       throw new DataError(`\`${input.name}\` has shape [${input.shape}], so it needs ${width(input)} column(s), not ${indices.length}`, arg.span);
     const col = column(input, rows.length);
     const classes = input.dtype === "i32" ? classIndex(rows.map((r) => r[indices[0]])) : null;
+    if (classes && input.name === manifest.loss.target && [...classes.keys()].some((name) => String(classes.get(name)) !== name))
+      classNames = [...classes.keys()].sort((a, b) => (classes.get(a) as number) - (classes.get(b) as number));
     rows.forEach((row, r) => {
       indices.forEach((ci, j) => {
         const cell = row[ci];
@@ -213,7 +218,7 @@ function csv(spec: DataSpec, manifest: Manifest, io: DataIO, override?: string):
       split,
       manifest.inputs.filter((i) => i.name !== manifest.loss.target),
     );
-  return split;
+  return { ...split, classNames };
 }
 
 /**

@@ -53,6 +53,23 @@ describe("nnc train, eval, predict", () => {
   });
 });
 
+describe("pictures and export", () => {
+  it("train --plot, eval --confusion (with the CSV's class names), inspect --svg and export write their files", async () => {
+    const [plot, weights, confusion, graph, onnx] = ["iris.svg", "iris.weights", "confusion.svg", "xor.svg", "iris.onnx"].map((f) => join(dir, f));
+    expect((await nnc("train", "examples/iris.nn", "--epochs", "5", "--plot", plot, "--save", weights, "--quiet")).code).toBe(0);
+    expect(readFileSync(plot, "utf8")).toMatch(/^<svg[^]*>loss<[^]*>accuracy<[^]*<\/svg>\s*$/);
+    expect((await nnc("eval", "examples/iris.nn", "--weights", weights, "--confusion", confusion)).code).toBe(0);
+    expect(readFileSync(confusion, "utf8")).toContain(">versicolor<");
+    expect((await nnc("inspect", "examples/xor.nn", "--svg", graph)).code).toBe(0);
+    expect(readFileSync(graph, "utf8")).toContain("sigmoid_grad");
+    const exported = await nnc("export", "examples/iris.nn", "--weights", weights, "--onnx", onnx);
+    expect(exported.stdout).toMatch(/iris\.onnx: \d+ bytes, \d+ ONNX nodes \(opset 17\), symbolic batch/);
+    const refused = await nnc("train", "examples/iris.nn", "--plot", join(dir, "iris.png"));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--plot writes an SVG picture; give a file name ending in .svg");
+  });
+});
+
 describe("nnc compile and inspect", () => {
   it("compile writes a .wasm that carries its manifest", async () => {
     const out = join(dir, "xor.wasm");

@@ -29,6 +29,7 @@ describe("csv", () => {
     const split = (await load(iris()))();
     expect(Array.from(split.train.columns.x)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(Array.from(split.train.columns.kind)).toEqual([1, 0, 1, 0]);
+    expect(split.classNames).toEqual(["lily", "rose"]);
     expect(split.test).toBeUndefined();
   });
 
