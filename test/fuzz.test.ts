@@ -44,7 +44,7 @@ import(entry)
     process.on("message", ({ id, text }) => {
       let outcome;
       try {
-        const r = compileGraph(text, "fuzz.nn");
+        const r = compileGraph(text, { file: "fuzz.nn" });
         outcome = r.ok
           ? { kind: "ok", loss: r.graph.loss, lossOp: r.graph.nodes[r.graph.loss]?.op ?? null }
           : { kind: "failed", diagnostics: r.diagnostics.map((d) => ({ code: d.code, message: d.message, span: d.span })) };
@@ -406,6 +406,8 @@ const regressions: [string, string][] = [
     "blocks that double",
     `block b0(v){return v}\n${Array.from({ length: 20 }, (_, i) => `block b${i + 1}(v){return b${i}(v)+b${i}(v)}`).join("\n")}\nmodel m{input x:[1] y=b20(x)}`,
   ],
+  // RangeError from the memory plan: Math.max(...sizes) spread one argument per node onto the stack
+  ["a model of 160,000 nodes", "model m{input x:[1] input t:[1] repeat 1000{repeat 40{h=dense(x,1)}} loss mse(h,t)}"],
 ];
 
 // ---- the tests --------------------------------------------------------------------------------

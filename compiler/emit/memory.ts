@@ -67,7 +67,9 @@ export function layout(graph: Graph): Layout {
     if (lastRead.has(id)) {
       offsets[id] = shared.take(bytes(id));
       const last = lastRead.get(id) as number;
-      freedAfter.set(last, [...(freedAfter.get(last) ?? []), id]);
+      const freed = freedAfter.get(last);
+      if (freed) freed.push(id);
+      else freedAfter.set(last, [id]);
     }
     for (const done of freedAfter.get(step) ?? []) shared.give(offsets[done], bytes(done));
   });
@@ -84,7 +86,7 @@ export function layout(graph: Graph): Layout {
       node,
       node.inputs.map((i) => graph.nodes[i]),
     ) ?? 0;
-  const scratch = take(Math.max(0, ...graph.nodes.map(scratchFloats)) * 4);
+  const scratch = take(graph.nodes.reduce((most, node) => Math.max(most, scratchFloats(node)), 0) * 4);
   const stateStart = take(16);
   const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
   const slots = new Map([...graph.grads.keys()].map((param) => [param, Array.from({ length: count }, () => take(bytes(param)))]));
