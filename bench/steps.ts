@@ -24,7 +24,7 @@ interface Result {
 
 async function measure(name: string): Promise<Result> {
   const file = new URL(`examples/${name}.nn`, root);
-  const result = await compile(readFileSync(file, "utf8"), `examples/${name}.nn`);
+  const result = await compile(readFileSync(file, "utf8"), { file: `examples/${name}.nn` });
   if (!result.ok) throw new Error(`${name}.nn does not compile`);
   const model = await Model.load(result.compiled.wasm);
   const { train } = loadData(model.manifest, filesBeside(file.pathname));

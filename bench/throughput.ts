@@ -40,7 +40,7 @@ const images: PeerData = readIdxPair(file("train-images-idx3-ubyte.gz"), file("t
 /** A compiled workload of bench/workloads/. */
 async function loadWorkload(workload: Workload): Promise<Model> {
   const name = `${workload.toLowerCase()}.nn`;
-  const result = await compile(readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8"), `bench/workloads/${name}`);
+  const result = await compile(readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8"), { file: `bench/workloads/${name}` });
   if (!result.ok) throw new Error(`${workload} does not compile: ${result.diagnostics[0].message}`);
   return Model.load(result.compiled.wasm);
 }

@@ -1,3 +1,9 @@
+/**
+ * The compiler: `.nn` source to one WebAssembly module that trains the model
+ * (`compile`), with `load` and `Model` from the runtime for convenience.
+ * @module nnc
+ */
+
 // compile(): .nn text -> training graph -> AssemblyScript -> .wasm. The pass
 // list is data: each pass takes the graph, may append to it, and returns
 // diagnostics.
@@ -15,6 +21,9 @@ import { parse } from "./parse.ts";
 import { autodiff } from "./passes/autodiff.ts";
 import { checkLimits } from "./passes/limits.ts";
 import { perceptronRule } from "./passes/perceptron.ts";
+
+export { type Dataset, load, Model } from "../src/runtime/index.ts";
+export { type Diagnostic, render } from "./diagnostics.ts";
 
 export interface Pass {
   name: string;
@@ -37,11 +46,16 @@ export const passes: Pass[] = [
 
 export type CompileResult = { ok: true; graph: Graph } | { ok: false; diagnostics: Diagnostic[] };
 
+export interface CompileOptions extends Overrides, BuildOptions {
+  /** The name diagnostics give the source, and that paths in its `data` statement are relative to (default "model.nn"). */
+  file?: string;
+}
+
 /** Parses, elaborates and runs the passes; NNC_VERIFY=1 checks the graph after each pass. */
-export function compileGraph(text: string, source: string, overrides: Overrides = {}): CompileResult {
-  const parsed = parse(text, source);
+export function compileGraph(text: string, options: CompileOptions = {}): CompileResult {
+  const parsed = parse(text, options.file ?? "model.nn");
   if ("error" in parsed) return { ok: false, diagnostics: [parsed.error] };
-  const elaborated = elaborate(parsed.ast, overrides);
+  const elaborated = elaborate(parsed.ast, options);
   if ("errors" in elaborated) return { ok: false, diagnostics: elaborated.errors };
   const graph = elaborated.graph;
   const check = globalThis.process?.env?.NNC_VERIFY === "1";
@@ -61,12 +75,21 @@ export interface Compiled {
   wasm: Uint8Array;
 }
 
+/**
+ * Compiles .nn source text to a .wasm that trains the model, with its graph,
+ * manifest and generated AssemblyScript; or returns the diagnostics (render
+ * them with `render` from compiler/diagnostics.ts).
+ *
+ * @example
+ * const result = await compile(text, { file: "xor.nn" });
+ * if (!result.ok) throw new Error(result.diagnostics.map((d) => render(d, new Map([["xor.nn", text]]))).join("\n"));
+ * const model = await load(result.compiled.wasm);
+ */
 export async function compile(
   text: string,
-  sourceName: string,
-  options: BuildOptions & Overrides = {},
+  options: CompileOptions = {},
 ): Promise<{ ok: true; compiled: Compiled } | { ok: false; diagnostics: Diagnostic[] }> {
-  const result = compileGraph(text, sourceName, options);
+  const result = compileGraph(text, options);
   if (!result.ok) return result;
   const graph = result.graph;
   const mem = layout(graph);

@@ -42,7 +42,7 @@ for (const [name, size] of [...byOrigin].sort((a, b) => b[1] - a[1])) console.lo
 console.log("\nexamples/*.nn compiled to .wasm (Binaryen -O3, SIMD)");
 const examples = readdirSync(new URL("examples/", root)).filter((file) => file.endsWith(".nn"));
 for (const file of examples.sort()) {
-  const result = await compile(readFileSync(new URL(`examples/${file}`, root), "utf8"), `examples/${file}`);
+  const result = await compile(readFileSync(new URL(`examples/${file}`, root), "utf8"), { file: `examples/${file}` });
   if (!result.ok) throw new Error(`examples/${file}: ${result.diagnostics[0].message}`);
   console.log(`  ${file.replace(/\.nn$/, ".wasm").padEnd(22)}${sizes(result.compiled.wasm)}`);
 }

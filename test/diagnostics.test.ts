@@ -23,7 +23,7 @@ describe("diagnostics", () => {
     const expected = readFileSync(new URL(`${name}.txt`, dir), "utf8").replace(/\n$/, "");
     let result: ReturnType<typeof compileGraph> | undefined;
     expect(() => {
-      result = compileGraph(text, source);
+      result = compileGraph(text, { file: source });
     }).not.toThrow();
     expect(result?.ok, `${source} should not compile`).toBe(false);
     if (result?.ok !== false) return;

@@ -8,7 +8,7 @@ import type { Rng } from "../src/runtime/random.ts";
 
 /** Compiles .nn text and loads it; `{ optimize: 0 }` skips Binaryen's optimisations (much faster to build, the same values). */
 export async function compileModel(text: string, name = "test.nn", options: BuildOptions = {}): Promise<{ compiled: Compiled; model: Model }> {
-  const result = await compile(text, name, options);
+  const result = await compile(text, { file: name, ...options });
   if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.code} ${d.message} at ${d.span.start.line}:${d.span.start.column}`).join("\n"));
   return { compiled: result.compiled, model: await Model.load(result.compiled.wasm) };
 }

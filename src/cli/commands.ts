@@ -242,7 +242,7 @@ coloured by phase.`,
     async run(file, values) {
       const svg = svgOption(values, "svg");
       const text = readFileSync(file, "utf8");
-      const result = compileGraph(text, file, { batch: intOption(values, "batch", 1) });
+      const result = compileGraph(text, { file, batch: intOption(values, "batch", 1) });
       if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
       const mem = layout(result.graph);
       if (svg) await writeGraphPicture(svg, result.graph);

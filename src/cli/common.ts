@@ -22,7 +22,7 @@ export interface Command {
 /** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant). */
 export async function compileFile(file: string, values: Values): Promise<Compiled> {
   const text = readFileSync(file, "utf8");
-  const result = await compile(text, file, { batch: intOption(values, "batch", 1) });
+  const result = await compile(text, { file, batch: intOption(values, "batch", 1) });
   if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
   return result.compiled;
 }

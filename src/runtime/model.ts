@@ -338,6 +338,11 @@ export class Model {
   }
 }
 
+/** Loads a compiled model (the .wasm's bytes, or a compiled WebAssembly.Module) with weights drawn from its file's seed. */
+export function load(wasm: BufferSource | WebAssembly.Module): Promise<Model> {
+  return Model.load(wasm);
+}
+
 /** A float target: a threshold at 0.5 for one output, else the largest entry. */
 function matches(pred: Float32Array, target: Float32Array | Int32Array): boolean {
   if (pred.length === 1) return pred[0] >= 0.5 === target[0] >= 0.5;

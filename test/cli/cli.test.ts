@@ -57,7 +57,7 @@ describe("pictures and export", () => {
   it("train --plot, eval --confusion (with the CSV's class names), inspect --svg and export write their files", async () => {
     const [plot, weights, confusion, graph, onnx] = ["iris.svg", "iris.weights", "confusion.svg", "xor.svg", "iris.onnx"].map((f) => join(dir, f));
     expect((await nnc("train", "examples/iris.nn", "--epochs", "5", "--plot", plot, "--save", weights, "--quiet")).code).toBe(0);
-    expect(readFileSync(plot, "utf8")).toMatch(/^<svg[^]*>loss<[^]*>accuracy<[^]*<\/svg>\s*$/);
+    expect(readFileSync(plot, "utf8")).toMatch(/^<svg[\s\S]*>loss<[\s\S]*>accuracy<[\s\S]*<\/svg>\s*$/);
     expect((await nnc("eval", "examples/iris.nn", "--weights", weights, "--confusion", confusion)).code).toBe(0);
     expect(readFileSync(confusion, "utf8")).toContain(">versicolor<");
     expect((await nnc("inspect", "examples/xor.nn", "--svg", graph)).code).toBe(0);

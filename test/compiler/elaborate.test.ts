@@ -24,7 +24,7 @@ model deep {
 
 describe("blocks and repeat", () => {
   it("expand with arguments, defaults and unique parameter names", () => {
-    const result = compileGraph(residual, "deep.nn");
+    const result = compileGraph(residual, { file: "deep.nn" });
     if (!result.ok) throw new Error(result.diagnostics[0].message);
     const g = result.graph;
     const params = g.params.map((p) => `${g.nodes[p.node].label}[${g.nodes[p.node].shape}]`);
@@ -55,7 +55,7 @@ describe("blocks and repeat", () => {
 describe("spans", () => {
   it("every node points at the text it came from", () => {
     const text = "model m {\n  input x: [2]\n  input t: [1]\n  y = x |> dense(1) |> sigmoid\n  loss mse(y, t)\n}";
-    const result = compileGraph(text, "m.nn");
+    const result = compileGraph(text, { file: "m.nn" });
     if (!result.ok) throw new Error(result.diagnostics[0].message);
     const at = (op: string) => {
       const node = result.graph.nodes.find((n) => n.op === op);
@@ -77,7 +77,7 @@ describe("nested blocks", () => {
 block mid(v) { return inner(v) + inner(v) }
 block outer(v) { return mid(v) }
 model m { input x: [2]  input t: [1]  loss mse(outer(x), t) }`;
-    const result = compileGraph(text, "m.nn");
+    const result = compileGraph(text, { file: "m.nn" });
     if (!result.ok) throw new Error(result.diagnostics[0].message);
     const g = result.graph;
     expect(g.params.map((p) => g.nodes[p.node].label)).toEqual([

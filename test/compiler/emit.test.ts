@@ -14,7 +14,7 @@ const source = (name: string) => `model m {
 }`;
 
 function emitted(name: string): string {
-  const result = compileGraph(source(name), "m.nn");
+  const result = compileGraph(source(name), { file: "m.nn" });
   if (!result.ok) throw new Error(result.diagnostics[0].message);
   return emitModule(result.graph, layout(result.graph));
 }

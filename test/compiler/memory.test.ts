@@ -15,7 +15,7 @@ const examples = readdirSync("examples").filter((f) => f.endsWith(".nn"));
 describe("memory plan", () => {
   for (const file of examples) {
     it(file, () => {
-      const result = compileGraph(readFileSync(`examples/${file}`, "utf8"), file);
+      const result = compileGraph(readFileSync(`examples/${file}`, "utf8"), { file });
       if (!result.ok) throw new Error(result.diagnostics[0].message);
       const graph = result.graph;
       const mem = layout(graph);

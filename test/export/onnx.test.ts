@@ -11,11 +11,11 @@ import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { render } from "../../compiler/diagnostics.ts";
 import { exportOnnx } from "../../compiler/export/onnx.ts";
-import { type Compiled, compile, compileGraph } from "../../compiler/index.ts";
+import { compileGraph } from "../../compiler/index.ts";
 import { size } from "../../compiler/ir/graph.ts";
 import { exportCommand } from "../../src/cli/export.ts";
 import type { Manifest } from "../../src/runtime/manifest.ts";
-import { type Dataset, Model } from "../../src/runtime/model.ts";
+import type { Dataset } from "../../src/runtime/model.ts";
 import { Rng } from "../../src/runtime/random.ts";
 import { encodeWeights } from "../../src/runtime/weights.ts";
 import { compileModel, randomData } from "../helpers.ts";
@@ -136,7 +136,7 @@ describe("ops that cannot be exported", () => {
   loss mse(y, t)
   output mse(y, t)
 }`;
-    const result = compileGraph(text, "m.nn");
+    const result = compileGraph(text, { file: "m.nn" });
     if (!result.ok) throw new Error(result.diagnostics[0].message);
     const graph = result.graph;
     const weights = Object.fromEntries(graph.params.map((p) => [graph.nodes[p.node].label, new Float32Array(size(graph.nodes[p.node].shape))]));

@@ -22,7 +22,7 @@ const examples = new URL("../../examples/", import.meta.url);
 const out = mkdtempSync(join(tmpdir(), "nnc-pictures-"));
 
 function compiled(name: string): Graph {
-  const result = compileGraph(readFileSync(new URL(name, examples), "utf8"), `examples/${name}`);
+  const result = compileGraph(readFileSync(new URL(name, examples), "utf8"), { file: `examples/${name}` });
   if (!result.ok) throw new Error(result.diagnostics[0].message);
   return result.graph;
 }

@@ -89,7 +89,7 @@ async function runInChromium(casesJson: string, workDir: string): Promise<string
 /** Compiles the example in Node, loads its data and keeps the first `samples` rows. */
 async function prepare(example: Example): Promise<{ run: TrainingCase; manifest: Manifest }> {
   const file = join(root, "examples", `${example.name}.nn`);
-  const result = await compile(readFileSync(file, "utf8"), `examples/${example.name}.nn`, { batch: example.batch });
+  const result = await compile(readFileSync(file, "utf8"), { file: `examples/${example.name}.nn`, batch: example.batch });
   if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join("\n"));
   const { manifest, wasm } = result.compiled;
   const { train } = loadData(manifest, filesBeside(file));
