@@ -13,6 +13,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { elaborate, type Overrides } from "./elaborate.ts";
 import { emitModule } from "./emit/assemblyscript.ts";
 import { type BuildOptions, buildWasm } from "./emit/build.ts";
+import { fuse } from "./emit/fusion.ts";
 import { manifestOf } from "./emit/manifest.ts";
 import { layout } from "./emit/memory.ts";
 import type { Graph } from "./ir/graph.ts";
@@ -49,6 +50,8 @@ export type CompileResult = { ok: true; graph: Graph } | { ok: false; diagnostic
 export interface CompileOptions extends Overrides, BuildOptions {
   /** The name diagnostics give the source, and that paths in its `data` statement are relative to (default "model.nn"). */
   file?: string;
+  /** Fuse pointwise chains into the kernels before them (default true); false gives one kernel per node, with the same results. */
+  fuse?: boolean;
 }
 
 /** Parses, elaborates and runs the passes; NNC_VERIFY=1 checks the graph after each pass. */
@@ -92,8 +95,9 @@ export async function compile(
   const result = compileGraph(text, options);
   if (!result.ok) return result;
   const graph = result.graph;
-  const mem = layout(graph);
+  const fusion = fuse(graph, options.fuse ?? true);
+  const mem = layout(graph, fusion);
   const manifest = await manifestOf(graph, mem);
-  const source = emitModule(graph, mem);
+  const source = emitModule(graph, mem, fusion);
   return { ok: true, compiled: { graph, manifest, source, wasm: await buildWasm(source, manifest, options) } };
 }

@@ -1,13 +1,12 @@
 // Shared test helpers: compile .nn text to a loaded model, and random data for it.
 
-import type { BuildOptions } from "../compiler/emit/build.ts";
-import { type Compiled, compile } from "../compiler/index.ts";
+import { type Compiled, type CompileOptions, compile } from "../compiler/index.ts";
 import type { Manifest } from "../src/runtime/manifest.ts";
 import { type Dataset, Model } from "../src/runtime/model.ts";
 import type { Rng } from "../src/runtime/random.ts";
 
 /** Compiles .nn text and loads it; `{ optimize: 0 }` skips Binaryen's optimisations (much faster to build, the same values). */
-export async function compileModel(text: string, name = "test.nn", options: BuildOptions = {}): Promise<{ compiled: Compiled; model: Model }> {
+export async function compileModel(text: string, name = "test.nn", options: CompileOptions = {}): Promise<{ compiled: Compiled; model: Model }> {
   const result = await compile(text, { file: name, ...options });
   if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.code} ${d.message} at ${d.span.start.line}:${d.span.start.column}`).join("\n"));
   return { compiled: result.compiled, model: await Model.load(result.compiled.wasm) };

@@ -3,19 +3,19 @@
 // parameters, gradients, outputs, the loss), get a place of their own; every
 // other tensor lives from the kernel that writes it to the last kernel that
 // reads it (forward, then backward), and tensors whose lives do not overlap
-// share memory. A tensor never shares with one its own kernel reads, so no
-// kernel works in place. A reshape is its input's buffer seen with another
+// share memory; a value only its own fused kernel reads needs none. A tensor
+// never shares with one its own kernel reads, so no kernel works in place. A reshape is its input's buffer seen with another
 // shape. After the tensors: the scratch area (im2col columns) and the training
 // state (random stream, learning rate, update count, optimizer slots).
 
-import { phases } from "../ir/build.ts";
 import { type Graph, type Node, size } from "../ir/graph.ts";
 import { opDef } from "../ir/ops.ts";
 import { optimizerDef } from "../ir/optimizers.ts";
+import { type Fusion, fuse } from "./fusion.ts";
 
 /** Where everything lives in linear memory. */
 export interface Layout {
-  /** Node id -> byte offset of its values (a reshape shares its input's). */
+  /** Node id -> byte offset of its values (a reshape shares its input's); -1 for a value fused away (only its kernel reads it). */
   offsets: number[];
   /** The scratch area shared by kernels that need one (im2col). */
   scratch: number;
@@ -37,25 +37,26 @@ export interface Layout {
 const ARENA_START = 1024;
 export const align = (x: number) => Math.ceil(x / 16) * 16;
 
-export function layout(graph: Graph): Layout {
+/** The plan for the kernels of `fusion` (by default one kernel per node: the unfused graph). */
+export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layout {
   const owner = graph.nodes.map((node) => node.id);
   for (const node of graph.nodes) if (opDef(node.op).alias) owner[node.id] = owner[node.inputs[0]];
   const bytes = (id: number) => align(size(graph.nodes[id].shape) * 4);
-  const owners = graph.nodes.filter((node) => owner[node.id] === node.id).map((node) => node.id);
+  const owners = graph.nodes.filter((node) => owner[node.id] === node.id && !fusion.internal.has(node.id)).map((node) => node.id);
 
-  const order = phases(graph);
-  const steps = [...order.forward, ...order.backward];
+  // each kernel is one step: it writes all of its nodes and reads their inputs
+  const kernels = [...fusion.forward, ...fusion.backward].map((k) => [k.root, ...k.members]);
+  const stepOf = new Map(kernels.flatMap((ids, step) => ids.map((id) => [id, step] as const)));
   const pinned = new Set([...graph.inputs, ...graph.params.map((p) => p.node), ...graph.grads.values(), ...graph.outputs, graph.loss].map((id) => owner[id]));
-  const position = new Map(steps.map((id, at) => [id, at]));
-  for (const id of owners) if (!position.has(id)) pinned.add(id);
+  for (const id of owners) if (!stepOf.has(id)) pinned.add(id);
 
   // the last step that reads each shared buffer (through any reshape of it)
-  const lastRead = new Map(owners.filter((id) => !pinned.has(id)).map((id) => [id, position.get(id) as number]));
-  steps.forEach((id, at) => {
-    for (const input of graph.nodes[id].inputs) if (lastRead.has(owner[input])) lastRead.set(owner[input], at);
+  const lastRead = new Map(owners.filter((id) => !pinned.has(id)).map((id) => [id, stepOf.get(id) as number]));
+  kernels.forEach((ids, step) => {
+    for (const id of ids) for (const input of graph.nodes[id].inputs) if (lastRead.has(owner[input])) lastRead.set(owner[input], step);
   });
 
-  const offsets: number[] = new Array(graph.nodes.length);
+  const offsets: number[] = new Array(graph.nodes.length).fill(-1);
   let at = ARENA_START;
   for (const id of owners.filter((id) => pinned.has(id))) {
     offsets[id] = at;
@@ -63,8 +64,8 @@ export function layout(graph: Graph): Layout {
   }
   const shared = new Arena(at);
   const freedAfter = new Map<number, number[]>();
-  steps.forEach((id, step) => {
-    if (lastRead.has(id)) {
+  kernels.forEach((ids, step) => {
+    for (const id of ids.filter((id) => lastRead.has(id))) {
       offsets[id] = shared.take(bytes(id));
       const last = lastRead.get(id) as number;
       const freed = freedAfter.get(last);
@@ -90,7 +91,8 @@ export function layout(graph: Graph): Layout {
   const stateStart = take(16);
   const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
   const slots = new Map([...graph.grads.keys()].map((param) => [param, Array.from({ length: count }, () => take(bytes(param)))]));
-  const tensorBytes = { planned: shared.end - ARENA_START, naive: owners.reduce((s, id) => s + bytes(id), 0) };
+  const everyTensor = graph.nodes.filter((node) => owner[node.id] === node.id).reduce((sum, node) => sum + bytes(node.id), 0);
+  const tensorBytes = { planned: shared.end - ARENA_START, naive: everyTensor };
   return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, end: at, tensorBytes };
 }
 

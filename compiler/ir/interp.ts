@@ -5,7 +5,7 @@
 import { streamState, xorshift24 } from "../../src/runtime/xorshift.ts";
 import { phases } from "./build.ts";
 import { type Graph, size } from "./graph.ts";
-import { isMap, opDef } from "./ops.ts";
+import { elementAt, isMap, mapIndex, opDef } from "./ops.ts";
 import { optimizerDef } from "./optimizers.ts";
 
 export class Interpreter {
@@ -89,9 +89,13 @@ export class Interpreter {
       const ins = node.inputs.map((i) => this.values[i]);
       const out = this.values[id];
       if (isMap(def)) {
-        // suffix broadcasting: input k's element for output i is i mod its size
         const f = def.map.ref;
-        for (let i = 0; i < out.length; i++) out[i] = f(...ins.map((x) => x[i % x.length]));
+        const index = mapIndex(
+          def,
+          node,
+          node.inputs.map((i) => this.graph.nodes[i]),
+        );
+        for (let i = 0; i < out.length; i++) out[i] = f(...ins.map((x, k) => x[elementAt(index[k], i)]));
       } else {
         def.reference(ins, out, { node, ins: node.inputs.map((i) => this.graph.nodes[i]), n, training, random24 });
       }

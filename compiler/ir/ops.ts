@@ -71,6 +71,13 @@ export interface KernelContext {
   at(node: Node): number;
   /** Address of the shared scratch area (at least `scratch(node)` floats). */
   scratch: number;
+  /**
+   * Code applying the fused pointwise nodes that follow to result elements
+   * [base, base + count), or "" when none follow: a kernel that makes its
+   * result in blocks (a convolution, image by image) calls it after each
+   * block; for any other, the emitter runs it over the whole result after.
+   */
+  epilogue(base: string, count: number): string;
 }
 
 export interface RefContext {
@@ -83,6 +90,15 @@ export interface RefContext {
   /** The next 24 random bits from the model's xorshift32 stream, as in runtime-wasm/random.ts. */
   random24(): number;
 }
+
+/** Where the element of an input that goes with output element i lives. */
+export type Index =
+  | { kind: "full" }
+  | { kind: "scalar" }
+  /** i mod size: a trailing part of the shape (a bias on [B, N]) */
+  | { kind: "suffix"; size: number }
+  /** (i / inner) mod channels: one value per channel of [B, C, ...] (a convolution's bias) */
+  | { kind: "channel"; channels: number; inner: number };
 
 interface OpBase {
   fusion: FusionKind;
@@ -99,7 +115,34 @@ interface OpBase {
   grad?(b: GradBuilder, node: Node, gy: number): (number | null)[];
 }
 export interface MapOp extends OpBase {
-  map: { ref(...xs: number[]): number; as(...xs: string[]): string };
+  /** The f64 reference, the f32 AssemblyScript expression, and (where one exists) the same on f32x4 vectors. */
+  map: { ref(...xs: number[]): number; as(...xs: string[]): string; simd?(...xs: string[]): string };
+  /** Where each input's element for result element i lives; suffix broadcasting when absent. */
+  index?(node: Node, ins: Node[]): Index[];
+}
+
+/** Each input's Index for a map op's result element. */
+export function mapIndex(def: MapOp, node: Node, ins: Node[]): Index[] {
+  if (def.index) return def.index(node, ins);
+  const total = size(node.shape);
+  return ins.map((x) => {
+    const s = size(x.shape);
+    return s === total ? { kind: "full" } : s === 1 ? { kind: "scalar" } : { kind: "suffix", size: s };
+  });
+}
+
+/** The element index (a float64 reference's) that an Index gives for result element i. */
+export function elementAt(index: Index, i: number): number {
+  switch (index.kind) {
+    case "full":
+      return i;
+    case "scalar":
+      return 0;
+    case "suffix":
+      return i % index.size;
+    case "channel":
+      return Math.floor(i / index.inner) % index.channels;
+  }
 }
 export interface KernelOp extends OpBase {
   reference(ins: Float64Array[], out: Float64Array, ctx: RefContext): void;
@@ -135,6 +178,10 @@ function unary(ref: (x: number) => number, as: (x: string) => string, grad?: Map
 }
 function binary(ref: (a: number, b: number) => number, as: (a: string, b: string) => string, grad?: MapOp["grad"]): MapOp {
   return { fusion: "broadcast", arity: 2, shape: broadcast, map: { ref, as }, grad };
+}
+/** The same map op with a formula on f32x4 vectors, for fused SIMD loops; lane by lane it must round exactly as the scalar one. */
+function vector(def: MapOp, simd: (...xs: string[]) => string): MapOp {
+  return { ...def, map: { ...def.map, simd } };
 }
 /** An activation's derivative as a binary map of (saved value, incoming gradient). */
 function derivative(ref: (v: number, g: number) => number, as: (v: string, g: string) => string): MapOp {
@@ -183,7 +230,7 @@ function rowGradLoop(k: KernelContext, body: string): string {
 }
 
 /** A scalar formula of two values, for the reference (f64) and the kernel (f32). */
-interface Pointwise {
+interface Term {
   ref(a: number, b: number): number;
   as(a: string, b: string): string;
 }
@@ -193,12 +240,7 @@ interface Pointwise {
  * the row width when `mean`), with its gradient op: for wrt = k, the gradient
  * of argument k is g * grads[k](a, b) / divisor on rows < n, 0 on padding rows.
  */
-function pointwiseLoss<L extends OpName, G extends OpName>(
-  name: L,
-  gradName: G,
-  mean: boolean,
-  term: Pointwise & { grads: [Pointwise, Pointwise] },
-): Record<L | G, KernelOp> {
+function pointwiseLoss<L extends OpName, G extends OpName>(name: L, gradName: G, mean: boolean, term: Term & { grads: [Term, Term] }): Record<L | G, KernelOp> {
   const width = (node: Node) => size(node.shape) / node.shape[0];
   const divisor = (rowWidth: number) => (mean ? `<f32>(n * ${rowWidth})` : "<f32>n");
   const loss: KernelOp = {
@@ -269,46 +311,64 @@ export const ops: Record<OpName, OpDef> = {
   },
 
   // ---- elementwise arithmetic, broadcasting by suffix
-  add: binary(
-    (a, b) => a + b,
-    (a, b) => `${a} + ${b}`,
-    (g, node, gy) => node.inputs.map((x) => g.unbroadcast(gy, g.node(x))),
+  add: vector(
+    binary(
+      (a, b) => a + b,
+      (a, b) => `${a} + ${b}`,
+      (g, node, gy) => node.inputs.map((x) => g.unbroadcast(gy, g.node(x))),
+    ),
+    (a, b) => `f32x4.add(${a}, ${b})`,
   ),
-  sub: binary(
-    (a, b) => a - b,
-    (a, b) => `${a} - ${b}`,
-    (g, node, gy) => [g.unbroadcast(gy, g.node(node.inputs[0])), g.unbroadcast(g.op("neg", [gy]), g.node(node.inputs[1]))],
+  sub: vector(
+    binary(
+      (a, b) => a - b,
+      (a, b) => `${a} - ${b}`,
+      (g, node, gy) => [g.unbroadcast(gy, g.node(node.inputs[0])), g.unbroadcast(g.op("neg", [gy]), g.node(node.inputs[1]))],
+    ),
+    (a, b) => `f32x4.sub(${a}, ${b})`,
   ),
-  mul: binary(
-    (a, b) => a * b,
-    (a, b) => `${a} * ${b}`,
-    (g, node, gy) => {
-      const [a, b] = node.inputs;
-      return [g.unbroadcast(g.op("mul", [gy, b]), g.node(a)), g.unbroadcast(g.op("mul", [gy, a]), g.node(b))];
-    },
+  mul: vector(
+    binary(
+      (a, b) => a * b,
+      (a, b) => `${a} * ${b}`,
+      (g, node, gy) => {
+        const [a, b] = node.inputs;
+        return [g.unbroadcast(g.op("mul", [gy, b]), g.node(a)), g.unbroadcast(g.op("mul", [gy, a]), g.node(b))];
+      },
+    ),
+    (a, b) => `f32x4.mul(${a}, ${b})`,
   ),
-  div: binary(
-    (a, b) => a / b,
-    (a, b) => `${a} / ${b}`,
-    (g, node, gy) => {
-      const [a, b] = node.inputs;
-      // y = a / b: da = gy / b, db = -gy a / b^2 = -(gy / b) y
-      const ga = g.op("div", [gy, b]);
-      const gb = g.op("neg", [g.op("mul", [ga, node.id])]);
-      return [g.unbroadcast(ga, g.node(a)), g.unbroadcast(gb, g.node(b))];
-    },
+  div: vector(
+    binary(
+      (a, b) => a / b,
+      (a, b) => `${a} / ${b}`,
+      (g, node, gy) => {
+        const [a, b] = node.inputs;
+        // y = a / b: da = gy / b, db = -gy a / b^2 = -(gy / b) y
+        const ga = g.op("div", [gy, b]);
+        const gb = g.op("neg", [g.op("mul", [ga, node.id])]);
+        return [g.unbroadcast(ga, g.node(a)), g.unbroadcast(gb, g.node(b))];
+      },
+    ),
+    (a, b) => `f32x4.div(${a}, ${b})`,
   ),
-  neg: unary(
-    (x) => -x,
-    (x) => `-${x}`,
-    (g, _node, gy) => [g.op("neg", [gy])],
+  neg: vector(
+    unary(
+      (x) => -x,
+      (x) => `-${x}`,
+      (g, _node, gy) => [g.op("neg", [gy])],
+    ),
+    (x) => `f32x4.neg(${x})`,
   ),
 
   // ---- activations (y = f(x)); each derivative is its own elementwise op
-  identity: unary(
+  identity: vector(
+    unary(
+      (x) => x,
+      (x) => x,
+      (_g, _node, gy) => [gy],
+    ),
     (x) => x,
-    (x) => x,
-    (_g, _node, gy) => [gy],
   ),
   sigmoid: unary(
     (x) => 1 / (1 + Math.exp(-x)),
@@ -320,10 +380,13 @@ export const ops: Record<OpName, OpDef> = {
     (x) => `Mathf.tanh(${x})`,
     (g, node, gy) => [g.op("tanh_grad", [node.id, gy])],
   ),
-  relu: unary(
-    (x) => Math.max(x, 0),
-    (x) => `max(${x}, <f32>0)`,
-    (g, node, gy) => [g.op("relu_grad", [node.inputs[0], gy])],
+  relu: vector(
+    unary(
+      (x) => Math.max(x, 0),
+      (x) => `max(${x}, <f32>0)`,
+      (g, node, gy) => [g.op("relu_grad", [node.id, gy])],
+    ),
+    (x) => `f32x4.max(${x}, f32x4.splat(0))`,
   ),
   // hardlim: 1 for x >= 0, so step(0) = 1 (the chapter's worked example needs a value at 0).
   // It has no useful derivative; autodiff refuses it and points at `rule: perceptron`.
@@ -350,9 +413,13 @@ export const ops: Record<OpName, OpDef> = {
     (y, g) => g * (1 - y * y),
     (y, g) => `${g} * (<f32>1 - ${y} * ${y})`,
   ),
-  relu_grad: derivative(
-    (x, g) => (x > 0 ? g : 0),
-    (x, g) => `(${x} > <f32>0 ? ${g} : <f32>0)`,
+  // from ReLU's output, which is positive exactly where its input is: the input need not be kept
+  relu_grad: vector(
+    derivative(
+      (y, g) => (y > 0 ? g : 0),
+      (y, g) => `(${y} > <f32>0 ? ${g} : <f32>0)`,
+    ),
+    (y, g) => `v128.bitselect(${g}, f32x4.splat(0), f32x4.gt(${y}, f32x4.splat(0)))`,
   ),
 
   // ---- softmax over the last axis; y = softmax(x), dx = y * (gy - sum(gy * y))

@@ -4,7 +4,7 @@
 // in every framework: y[b, f, oy, ox] = sum_{c,i,j} w[f, c, i, j] x[b, c, oy*s + i - pt, ox*s + j - pl].
 
 import { type Attrs, formatShape, type Node, type Shape, size } from "./graph.ts";
-import { f32, type KernelOp, type Typed } from "./ops.ts";
+import { f32, type KernelOp, type OpDef, type Typed } from "./ops.ts";
 
 export type SpatialOp =
   | "conv2d"
@@ -104,7 +104,7 @@ const colFloats = (x: Shape, w: Shape, attrs: Attrs) => {
   return g.C * g.KH * g.KW * g.HO * g.WO;
 };
 
-export const spatialOps: Record<SpatialOp, KernelOp> = {
+export const spatialOps: Record<SpatialOp, OpDef> = {
   // x [B, C, H, W], w [F, C, KH, KW] -> [B, F, HO, WO]; per sample: im2col, then W x col
   conv2d: {
     fusion: "output-fusable",
@@ -130,12 +130,14 @@ export const spatialOps: Record<SpatialOp, KernelOp> = {
         out[yi] += ins[1][wi] * ins[0][xi];
       });
     },
-    kernel({ node, ins: [x, w], at, scratch }) {
+    // image by image, each followed by the fused epilogue (bias, activation) while it is in cache
+    kernel({ node, ins: [x, w], at, scratch, epilogue }) {
       const g = convWindow(x.shape, w.shape, node.attrs);
-      const [F, K] = [w.shape[0], g.C * g.KH * g.KW];
+      const [F, K, per] = [w.shape[0], g.C * g.KH * g.KW, size(node.shape.slice(1))];
       return `for (let b = 0; b < ${x.shape[0]}; b++) {
     im2col(${at(x)} + b * ${size(x.shape.slice(1)) * 4}, ${scratch}, ${geometry(g)});
-    gemm_nn(${at(w)}, ${scratch}, ${at(node)} + b * ${size(node.shape.slice(1)) * 4}, ${F}, ${g.HO * g.WO}, ${K}, false);
+    gemm_nn(${at(w)}, ${scratch}, ${at(node)} + b * ${per * 4}, ${F}, ${g.HO * g.WO}, ${K}, false);
+    ${epilogue(`b * ${per}`, per)}
   }`;
     },
   },
@@ -194,18 +196,8 @@ export const spatialOps: Record<SpatialOp, KernelOp> = {
       return f32(x.shape, x.batched);
     },
     grad: (b, node, gy) => [gy, b.op("bias_grad", [gy], { to: b.node(node.inputs[1]).shape })],
-    reference(ins, out, { node }) {
-      const [C, inner] = [node.shape[1], size(node.shape.slice(2))];
-      for (let i = 0; i < out.length; i++) out[i] = ins[0][i] + ins[1][Math.floor(i / inner) % C];
-    },
-    kernel({ node, ins: [x, b], at }) {
-      const [B, C, inner] = [node.shape[0], node.shape[1], size(node.shape.slice(2))];
-      return `for (let r = 0; r < ${B * C}; r++) {
-    const bias = f32x4.splat(load<f32>(${at(b)} + (r % ${C}) * 4));
-    const o = r * ${inner * 4};
-    ${inner % 4 === 0 ? `for (let j = 0; j < ${inner * 4}; j += 16) v128.store(${at(node)} + o + j, f32x4.add(v128.load(${at(x)} + o + j), bias));` : `for (let j = 0; j < ${inner * 4}; j += 4) store<f32>(${at(node)} + o + j, load<f32>(${at(x)} + o + j) + f32x4.extract_lane(bias, 0));`}
-  }`;
-    },
+    map: { ref: (x, b) => x + b, as: (x, b) => `${x} + ${b}`, simd: (x, b) => `f32x4.add(${x}, ${b})` },
+    index: (node) => [{ kind: "full" }, { kind: "channel", channels: node.shape[1], inner: size(node.shape.slice(2)) }],
   },
   // gy [B, C, ...] summed over everything but axis 1 -> [C]
   bias_grad: {

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { emitModule } from "../../compiler/emit/assemblyscript.ts";
+import { fuse } from "../../compiler/emit/fusion.ts";
 import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
@@ -244,10 +245,11 @@ coloured by phase.`,
       const text = readFileSync(file, "utf8");
       const result = compileGraph(text, { file, batch: intOption(values, "batch", 1) });
       if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
-      const mem = layout(result.graph);
+      const fusion = fuse(result.graph);
+      const mem = layout(result.graph, fusion);
       if (svg) await writeGraphPicture(svg, result.graph);
       if (values.source) {
-        process.stdout.write(emitModule(result.graph, mem));
+        process.stdout.write(emitModule(result.graph, mem, fusion));
         return;
       }
       const { planned, naive } = mem.tensorBytes;

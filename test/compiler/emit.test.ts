@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { emitModule } from "../../compiler/emit/assemblyscript.ts";
+import { fuse } from "../../compiler/emit/fusion.ts";
 import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
 
@@ -16,7 +17,8 @@ const source = (name: string) => `model m {
 function emitted(name: string): string {
   const result = compileGraph(source(name), { file: "m.nn" });
   if (!result.ok) throw new Error(result.diagnostics[0].message);
-  return emitModule(result.graph, layout(result.graph));
+  const fusion = fuse(result.graph);
+  return emitModule(result.graph, layout(result.graph, fusion), fusion);
 }
 
 describe("emitted code", () => {
