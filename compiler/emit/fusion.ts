@@ -63,11 +63,12 @@ export function fuse(graph: Graph, enabled = true): Fusion {
   const position = new Map<number, number>();
   const group = (ids: number[]): Kernel[] => {
     const kernels: Kernel[] = [];
+    const phase = new Set<Kernel>();
     for (const id of ids) {
       const node = graph.nodes[id];
       position.set(id, position.size);
       if (node.op === "input" || node.op === "param" || opDef(node.op).alias) continue;
-      const host = enabled ? hostKernel(graph, node, kernelOf, position) : undefined;
+      const host = enabled ? hostKernel(graph, node, kernelOf, position, phase) : undefined;
       if (host) {
         host.members.push(id);
         kernelOf.set(id, host);
@@ -75,6 +76,7 @@ export function fuse(graph: Graph, enabled = true): Fusion {
       }
       const kernel = { root: id, members: [] };
       kernels.push(kernel);
+      phase.add(kernel);
       kernelOf.set(id, kernel);
     }
     return kernels;
@@ -92,17 +94,15 @@ export function fuse(graph: Graph, enabled = true): Fusion {
 }
 
 /**
- * The kernel a pointwise node can join: the one computing an input of the
- * same size, whose loop can also reach the node's other inputs (in the same
- * kernel, or ready before it runs), with a compatible inner loop.
+ * The kernel a pointwise node can join: one of this phase computing an input
+ * of the same size, whose loop can also reach the node's other inputs (in the
+ * same kernel, or ready before it runs), with a compatible inner loop; the
+ * latest such kernel.
  */
-function hostKernel(graph: Graph, node: Node, kernelOf: Map<number, Kernel>, position: Map<number, number>): Kernel | undefined {
+function hostKernel(graph: Graph, node: Node, kernelOf: Map<number, Kernel>, position: Map<number, number>, phase: Set<Kernel>): Kernel | undefined {
   const view = pointwise(graph, node);
   if (!view) return undefined;
   const total = size(node.shape);
-  const host = node.inputs.map((i) => kernelOf.get(i)).find((k, at) => k && view.index[at].kind === "full" && size(graph.nodes[k.root].shape) === total);
-  if (!host) return undefined;
-  const start = position.get(host.root) as number;
   // where a value is first readable: inputs and parameters always, a reshape with its input, the rest when their kernel has run
   const readyAt = (id: number): number => {
     const x = graph.nodes[id];
@@ -110,11 +110,17 @@ function hostKernel(graph: Graph, node: Node, kernelOf: Map<number, Kernel>, pos
     if (opDef(x.op).alias) return readyAt(x.inputs[0]);
     return position.get((kernelOf.get(id) as Kernel).root) as number;
   };
-  if (node.inputs.some((i) => kernelOf.get(i) !== host && readyAt(i) >= start)) return undefined;
-  const inner = kernelInner(graph, host);
   const mine = view.index.map(innerOf).find((s) => s !== undefined);
-  if (inner !== undefined && mine !== undefined && inner !== mine) return undefined;
-  return host;
+  const fits = (host: Kernel) => {
+    const start = position.get(host.root) as number;
+    if (node.inputs.some((i) => kernelOf.get(i) !== host && readyAt(i) >= start)) return false;
+    const inner = kernelInner(graph, host);
+    return inner === undefined || mine === undefined || inner === mine;
+  };
+  const candidates = node.inputs
+    .map((i, at) => (view.index[at].kind === "full" ? kernelOf.get(i) : undefined))
+    .filter((k): k is Kernel => k !== undefined && phase.has(k) && size(graph.nodes[k.root].shape) === total && fits(k));
+  return candidates.sort((a, b) => (position.get(b.root) as number) - (position.get(a.root) as number))[0];
 }
 
 /** The inner loop length a kernel's pointwise nodes agree on, if any needs one. */
@@ -125,4 +131,19 @@ export function kernelInner(graph: Graph, kernel: Kernel): number | undefined {
     if (inner !== undefined) return inner;
   }
   return undefined;
+}
+
+/** What a step's kernels cost in memory traffic: each reads its inputs from outside it and writes the values it stores; the update reads and writes each parameter with its gradient and optimizer slots. */
+export function traffic(graph: Graph, fusion: Fusion, slotsPerParam: number): { kernels: number; bytes: number } {
+  const bytes = (id: number) => size(graph.nodes[id].shape) * 4;
+  let moved = 0;
+  const kernels = [...fusion.forward, ...fusion.backward];
+  for (const k of kernels) {
+    const mine = new Set([k.root, ...k.members]);
+    const read = new Set([...mine].flatMap((id) => graph.nodes[id].inputs).filter((id) => !mine.has(id)));
+    moved += [...read].reduce((sum, id) => sum + bytes(id), 0);
+    moved += [...mine].filter((id) => !fusion.internal.has(id)).reduce((sum, id) => sum + bytes(id), 0);
+  }
+  for (const param of graph.grads.keys()) moved += (3 + 2 * slotsPerParam) * bytes(param);
+  return { kernels: kernels.length + graph.grads.size, bytes: moved };
 }

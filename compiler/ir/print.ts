@@ -7,9 +7,7 @@ import { opDef } from "./ops.ts";
 
 export interface GraphStats {
   params: number;
-  kernels: number;
   flopsPerStep: number;
-  bytes: number;
 }
 
 export function stats(graph: Graph): GraphStats {
@@ -17,9 +15,7 @@ export function stats(graph: Graph): GraphStats {
   const run = [...order.forward, ...order.backward].map((id) => graph.nodes[id]).filter((n) => n.op !== "input" && n.op !== "param");
   return {
     params: graph.params.reduce((s, p) => s + size(graph.nodes[p.node].shape), 0),
-    kernels: run.length + graph.grads.size,
     flopsPerStep: run.reduce((s, n) => s + flops(graph, n.id), 0) + 2 * [...graph.grads.keys()].reduce((s, p) => s + size(graph.nodes[p].shape), 0),
-    bytes: graph.nodes.reduce((s, n) => s + size(n.shape) * 4, 0),
   };
 }
 
@@ -53,6 +49,6 @@ export function printGraph(graph: Graph): string {
     ...order.backward.map(line),
     "update:",
     ...[...graph.grads].map(([p, g]) => `  ${graph.nodes[p].label} -= ${graph.train.optimizer.kind}(%${g})`),
-    `parameters: ${s.params}   kernels per step: ${s.kernels}   FLOPs per step: ${s.flopsPerStep}   tensor bytes: ${s.bytes}`,
+    `parameters: ${s.params}   FLOPs per step: ${s.flopsPerStep}`,
   ].join("\n");
 }

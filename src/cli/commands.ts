@@ -4,9 +4,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { emitModule } from "../../compiler/emit/assemblyscript.ts";
-import { fuse } from "../../compiler/emit/fusion.ts";
+import { fuse, traffic } from "../../compiler/emit/fusion.ts";
 import { layout } from "../../compiler/emit/memory.ts";
 import { compileGraph } from "../../compiler/index.ts";
+import { optimizerDef } from "../../compiler/ir/optimizers.ts";
 import { printGraph } from "../../compiler/ir/print.ts";
 import type { EpochHistory } from "../report/charts.ts";
 import type { Split } from "../runtime/data.ts";
@@ -61,9 +62,9 @@ held-out split (or the training data), and prints the final metrics.
   --checkpoint FILE  keep a checkpoint (weights, optimizer state, place in the run) in FILE,
                      written atomically after each epoch and, with --every N, every N steps
   --resume FILE      continue from a checkpoint: the same final weights as a run never stopped
-  --check-numerics   check every tensor of every step for NaN and infinity as it is computed,
-                     and stop at the first (slower; catches a fault even where the loss and
-                     the gradients would not show it)
+  --check-numerics   compile without fusion, check every tensor of every step for NaN and
+                     infinity as it is computed, and stop at the first (slower; catches a fault
+                     even where the loss and the gradients would not show it)
   --quiet            print only the final line`,
     options: {
       ...help,
@@ -233,28 +234,36 @@ loss and, for comparison, the loss of predicting by character frequencies alone.
   export: exportCommand,
 
   inspect: {
-    help: `nnc inspect FILE.nn [--source] [--svg FILE.svg] [--batch N]
+    help: `nnc inspect FILE.nn [--source] [--svg FILE.svg] [--no-fuse] [--batch N]
 
 Prints the training graph (forward, backward, update) with shapes, the
-parameter count, FLOPs per training step and memory. --source prints the
-generated AssemblyScript instead; --svg draws the graph, one box per kernel
-coloured by phase.`,
-    options: { ...help, ...batch, source: { type: "boolean" }, svg: { type: "string" } },
+parameter count and FLOPs per training step, then the kernels per step, the
+bytes they move and the memory the tensors take, unfused and fused.
+--source prints the generated AssemblyScript instead; --svg draws the graph,
+one box per kernel coloured by phase; --no-fuse shows both without fusion.`,
+    options: { ...help, ...batch, source: { type: "boolean" }, svg: { type: "string" }, "no-fuse": { type: "boolean" } },
     async run(file, values) {
       const svg = svgOption(values, "svg");
       const text = readFileSync(file, "utf8");
       const result = compileGraph(text, { file, batch: intOption(values, "batch", 1) });
       if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
-      const fusion = fuse(result.graph);
-      const mem = layout(result.graph, fusion);
-      if (svg) await writeGraphPicture(svg, result.graph);
+      const graph = result.graph;
+      const [fused, unfused] = [fuse(graph, !values["no-fuse"]), fuse(graph, false)];
+      const mem = layout(graph, fused);
+      if (svg) await writeGraphPicture(svg, graph, [...fused.forward, ...fused.backward]);
       if (values.source) {
-        process.stdout.write(emitModule(result.graph, mem, fusion));
+        process.stdout.write(emitModule(graph, mem, fused));
         return;
       }
-      const { planned, naive } = mem.tensorBytes;
-      const arena = `tensors: ${planned} bytes planned (${naive} bytes with one buffer each, ${(naive / planned).toFixed(2)}x); linear memory: ${mem.end} bytes`;
-      process.stdout.write(`${printGraph(result.graph)}\n${arena}\n`);
+      const slots = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
+      const [before, after] = [unfused, fused].map((f) => traffic(graph, f, slots));
+      const unfusedBytes = layout(graph, unfused).tensorBytes.planned;
+      const lines = [
+        `kernels per step: ${before.kernels} unfused, ${after.kernels} fused`,
+        `bytes moved per step: ${before.bytes} unfused, ${after.bytes} fused (${(before.bytes / after.bytes).toFixed(2)}x less)`,
+        `tensors: ${mem.tensorBytes.planned} bytes planned (${unfusedBytes} unfused, ${mem.tensorBytes.naive} with one buffer each); linear memory: ${mem.end} bytes`,
+      ];
+      process.stdout.write(`${printGraph(graph)}\n${lines.join("\n")}\n`);
     },
   },
 };

@@ -19,10 +19,11 @@ export interface Command {
   run(file: string, values: Values): Promise<void>;
 }
 
-/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant). */
+/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant); --check-numerics compiles without fusion. */
 export async function compileFile(file: string, values: Values): Promise<Compiled> {
   const text = readFileSync(file, "utf8");
-  const result = await compile(text, { file, batch: intOption(values, "batch", 1) });
+  // checking every value needs every value in memory: no fusion
+  const result = await compile(text, { file, batch: intOption(values, "batch", 1), fuse: values["check-numerics"] !== true });
   if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
   return result.compiled;
 }

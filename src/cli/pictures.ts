@@ -5,6 +5,7 @@
 
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Kernel } from "../../compiler/emit/fusion.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { graphSvg } from "../../compiler/ir/picture.ts";
 import { type CurveOptions, confusionMatrix, confusionMatrixSvg, type EpochHistory, trainingCurvesSvg } from "../report/charts.ts";
@@ -27,8 +28,9 @@ export async function writeTrainingPlot(path: string, history: readonly EpochHis
   writeAtomic(path, await trainingCurvesSvg(history, options));
 }
 
-export async function writeGraphPicture(path: string, graph: Graph): Promise<void> {
-  writeAtomic(path, await graphSvg(graph));
+/** The graph with one box per kernel. */
+export async function writeGraphPicture(path: string, graph: Graph, kernels: readonly Kernel[]): Promise<void> {
+  writeAtomic(path, await graphSvg(graph, { kernels: kernels.map((k) => [k.root, ...k.members]) }));
 }
 
 /** The model's predictions on `data` against its labels; class names default to the class numbers. */

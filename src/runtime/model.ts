@@ -124,9 +124,11 @@ export class Model {
   }
 
   /**
-   * With checking on, every training step checks each tensor as it is computed
-   * and stops at the first holding NaN or infinity, even one the loss and the
-   * gradients would not show. Slower; off by default.
+   * With checking on, every training step checks each tensor in memory as it
+   * is computed and stops at the first holding NaN or infinity, even one the
+   * loss and the gradients would not show. Slower; off by default. A value
+   * fused away (read only inside its kernel) is seen through the next value
+   * its kernel stores: compile with `fuse: false` to check every one.
    */
   set checkNumerics(on: boolean) {
     this.checking = on;

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { fuse } from "../../compiler/emit/fusion.ts";
 import { compileGraph } from "../../compiler/index.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { graphDot, graphSvg } from "../../compiler/ir/picture.ts";
@@ -131,7 +132,9 @@ describe("the CLI's picture options", () => {
     expect(() => svgOption({ plot: join(out, "curves.png") }, "plot")).toThrow(/ending in .svg/);
     expect(() => svgOption({ svg: join(out, "missing", "graph.svg") }, "svg")).toThrow(/does not exist/);
     const path = svgOption({ svg: join(out, "xor.svg") }, "svg") as string;
-    await writeGraphPicture(path, compiled("xor.nn"));
+    const graph = compiled("xor.nn");
+    const fusion = fuse(graph);
+    await writeGraphPicture(path, graph, [...fusion.forward, ...fusion.backward]);
     expect(readFileSync(path, "utf8")).toContain("sigmoid_grad");
   });
 });
