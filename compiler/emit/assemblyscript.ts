@@ -125,7 +125,11 @@ function check_finite(index: i32, at: usize, count: i32): void {
 /** Multiplying by 0 keeps 0 for finite values and gives NaN for infinities and NaNs. */
 function finite_gradients(): bool {
   let probe = f32x4.splat(0);
-${indent([...graph.grads].map(([param, grad]) => `for (let i = 0; i < ${align(size(graph.nodes[param].shape) * 4)}; i += 16) probe = f32x4.add(probe, f32x4.mul(v128.load(${mem.offsets[grad]} + i), f32x4.splat(0)));`).join("\n"))}
+${indent(
+  updateRuns(graph, mem)
+    .map((run) => `for (let i = 0; i < ${run.bytes}; i += 16) probe = f32x4.add(probe, f32x4.mul(v128.load(${run.grads} + i), f32x4.splat(0)));`)
+    .join("\n"),
+)}
   return f32x4.extract_lane(probe, 0) + f32x4.extract_lane(probe, 1) + f32x4.extract_lane(probe, 2) + f32x4.extract_lane(probe, 3) == 0;
 }
 `;
@@ -199,15 +203,30 @@ function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: N
 }`;
 }
 
-/** The optimizer's step over every parameter, four lanes at a time (buffers are padded to 16 bytes). */
+/**
+ * The runs the update loops go over, four lanes at a time (buffers are
+ * padded to 16 bytes with zeros): every parameter at once when the plan put
+ * them, their gradients and their slots in runs of the same order, else one
+ * parameter at a time. Either way each value is updated by the same operations.
+ */
+function updateRuns(graph: Graph, mem: Layout): { label: string; params: number; grads: number; slots: number[]; bytes: number }[] {
+  if (mem.update) return [{ label: "every parameter", ...mem.update }];
+  return [...graph.grads].map(([param, grad]) => ({
+    label: safe(graph.nodes[param].label),
+    params: mem.offsets[param],
+    grads: mem.offsets[grad],
+    slots: mem.slots.get(param) ?? [],
+    bytes: align(size(graph.nodes[param].shape) * 4),
+  }));
+}
+
+/** The optimizer's step. */
 function updates(graph: Graph, mem: Layout): string {
   const opt = graph.train.optimizer;
   const def = optimizerDef(opt);
-  const loops = [...graph.grads].map(([param, grad]) => {
-    const bytes = align(size(graph.nodes[param].shape) * 4);
-    const body = def.kernel(opt, mem.offsets[param], mem.offsets[grad], mem.slots.get(param) ?? []);
-    return `// ${safe(graph.nodes[param].label)}\nfor (let i = 0; i < ${bytes}; i += 16) {\n    ${body}\n}`;
-  });
+  const loops = updateRuns(graph, mem).map(
+    (run) => `// ${run.label}\nfor (let i = 0; i < ${run.bytes}; i += 16) {\n    ${def.kernel(opt, run.params, run.grads, run.slots)}\n}`,
+  );
   return [clipping(graph, mem), def.prologue?.(opt) ?? "", ...loops].filter(Boolean).join("\n");
 }
 
@@ -215,7 +234,7 @@ function updates(graph: Graph, mem: Layout): string {
 function clipping(graph: Graph, mem: Layout): string {
   const clip = graph.train.clip;
   if (!clip) return "";
-  const grads = [...graph.grads].map(([param, grad]) => [mem.offsets[grad], align(size(graph.nodes[param].shape) * 4)]);
+  const grads = updateRuns(graph, mem).map((run) => [run.grads, run.bytes]);
   const sum = grads.map(
     ([g, bytes]) => `for (let i = 0; i < ${bytes}; i += 16) { const v = v128.load(${g} + i); squares = f32x4.add(squares, f32x4.mul(v, v)); }`,
   );

@@ -10,13 +10,16 @@ import type { Layout } from "./memory.ts";
 /**
  * What makes a checkpoint resumable by this model: its nodes (ops, inputs,
  * shapes, attributes, names) and the training settings that shape a step
- * (optimizer, batch, schedule, clipping, shuffling); not the epoch count or the
- * seed, which a run may set. SHA-256 (Web Crypto: Node, Deno and browsers), hex.
+ * (optimizer, batch, schedule, clipping, shuffling) and the layout of the
+ * training state; not the epoch count or the seed, which a run may set.
+ * SHA-256 (Web Crypto: Node, Deno and browsers), hex.
  */
-export async function modelHash(graph: Graph): Promise<string> {
+export async function modelHash(graph: Graph, mem: Layout): Promise<string> {
   const { optimizer, batch, schedule, clip, shuffle } = graph.train;
   const nodes = graph.nodes.map((n) => [n.op, n.inputs, n.shape, n.dtype, n.batched, n.attrs, n.label]);
-  const text = JSON.stringify({ model: graph.model, nodes, train: { optimizer, batch, schedule, clip, shuffle } });
+  // where the training state keeps each slot, relative to its start: a checkpoint holds those bytes as they are
+  const state = [...mem.slots.values()].map((offsets) => offsets.map((at) => at - mem.stateStart));
+  const text = JSON.stringify({ model: graph.model, nodes, train: { optimizer, batch, schedule, clip, shuffle }, state });
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -35,7 +38,7 @@ export async function manifestOf(graph: Graph, mem: Layout): Promise<Manifest> {
   return {
     version: MANIFEST_VERSION,
     model: graph.model,
-    hash: await modelHash(graph),
+    hash: await modelHash(graph, mem),
     batch: graph.train.batch,
     inputs: graph.inputs.map((id) => tensor(graph.nodes[id])),
     outputs: graph.outputs.map((id) => tensor(graph.nodes[id])),

@@ -29,6 +29,12 @@ export interface Layout {
   learningRate: number;
   /** Parameter node id -> byte offsets of its optimizer slots. */
   slots: Map<number, number[]>;
+  /**
+   * The trained parameters, their gradients and each optimizer slot as runs
+   * of `bytes` in the same order, for one update loop over all; null when a
+   * gradient is shared and they cannot be.
+   */
+  update: { params: number; grads: number; slots: number[]; bytes: number } | null;
   end: number;
   /** Bytes of tensors as planned, and as they would take with one buffer each. */
   tensorBytes: { planned: number; naive: number };
@@ -56,9 +62,14 @@ export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layou
     for (const id of ids) for (const input of graph.nodes[id].inputs) if (lastRead.has(owner[input])) lastRead.set(owner[input], step);
   });
 
+  // parameters, then their gradients in the same order, so that one loop updates them all (when no gradient is shared)
+  const params = [...graph.grads.keys()];
+  const grads = params.map((p) => owner[graph.grads.get(p) as number]);
+  const together = new Set([...params, ...grads]).size === 2 * params.length && grads.every((g, k) => bytes(g) === bytes(params[k]));
+  const first = together ? [...params, ...grads] : [];
   const offsets: number[] = new Array(graph.nodes.length).fill(-1);
   let at = ARENA_START;
-  for (const id of owners.filter((id) => pinned.has(id))) {
+  for (const id of [...first, ...owners.filter((id) => pinned.has(id) && !first.includes(id))]) {
     offsets[id] = at;
     at += bytes(id);
   }
@@ -89,11 +100,17 @@ export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layou
     ) ?? 0;
   const scratch = take(graph.nodes.reduce((most, node) => Math.max(most, scratchFloats(node)), 0) * 4);
   const stateStart = take(16);
+  // slot k of every parameter in one run, in the parameters' order
   const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
-  const slots = new Map([...graph.grads.keys()].map((param) => [param, Array.from({ length: count }, () => take(bytes(param)))]));
+  const slotRuns = Array.from({ length: count }, () => params.map((param) => take(bytes(param))));
+  const slots = new Map(params.map((param, k) => [param, slotRuns.map((run) => run[k])]));
+  const update =
+    together && params.length
+      ? { params: offsets[params[0]], grads: offsets[grads[0]], slots: slotRuns.map((run) => run[0]), bytes: params.reduce((sum, p) => sum + bytes(p), 0) }
+      : null;
   const everyTensor = graph.nodes.filter((node) => owner[node.id] === node.id).reduce((sum, node) => sum + bytes(node.id), 0);
   const tensorBytes = { planned: shared.end - ARENA_START, naive: everyTensor };
-  return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, end: at, tensorBytes };
+  return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, update, end: at, tensorBytes };
 }
 
 /**
