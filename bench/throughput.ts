@@ -1,76 +1,90 @@
-// Training throughput of nnc against TensorFlow.js (wasm and cpu backends) on
-// workloads W2 (MLP), W3 (CNN) and W4 (Transformer) of PEERS.md, in one run on
-// the same data, with the ratios. W2 and W3 train on Fashion-MNIST and count
-// samples/s; W4 trains on generated sequence reversal (w4.nn's `reverse` data)
-// and counts target tokens/s. Steady state: warm up, then time >= --seconds of
-// training steps (each putting its batch in place), --repeats times, median.
-// Usage: npm run bench -- --data DIR [--seconds 10] [--repeats 3] [--json FILE] [--no-peers]
-//   DIR: the four Fashion-MNIST IDX files (e.g. the full set; data/fashion-mnist is a subset).
+// The benchmark table: nnc against its peers (jax-js, TF.js wasm, TF.js cpu)
+// on the workloads of PEERS.md, in one run on the same data, with nnc's ratio
+// to each: W2 (MLP) and W3 (CNN) train on Fashion-MNIST in samples/s, W4
+// (Transformer) on w4.nn's generated sequence reversal in target tokens/s;
+// then the GEMM micro-benchmark (bench/gemm.ts) in GFLOP/s: gemm_nn at 1024^3
+// (the peers: one 1024^3 matmul), gemm_nt, gemm_tn and the SIMD peak loop.
+// Every number is the median of --repeats timings of >= --seconds each after
+// a warm-up (bench/harness.ts).
+// Usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--json FILE] [--no-peers | --peers jax-js,...] [--only W2,gemm_nn,...]
+//   DIR: the four Fashion-MNIST IDX files (default data/fashion-mnist, a 10,000-image subset);
+//   --peers: some of jax-js, tfjs-wasm, tfjs-cpu (default all); --only: some rows (default all).
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compile } from "../compiler/index.ts";
 import { loadData } from "../src/runtime/data.ts";
 import { readIdxPair } from "../src/runtime/idx.ts";
 import { type Dataset, Model } from "../src/runtime/model.ts";
-import { type Backend, measurePeer, type PeerData, type PeerResult, peerInfo, type SequenceData, type Workload } from "./peers.ts";
+import { gemmTasks } from "./gemm.ts";
+import { type Contender, measure, type Outcome, type Row, type Task } from "./harness.ts";
+import { jaxContender } from "./jax.ts";
+import { tfjsContender } from "./tfjs.ts";
+import { type BenchData, batchCursor, type ImageData, type SequenceData, W4 } from "./workloads.ts";
 
+const ROWS: Record<Row, { label: string; unit: string }> = {
+  W2: { label: "W2 MLP", unit: "samples/s" },
+  W3: { label: "W3 CNN", unit: "samples/s" },
+  W4: { label: "W4 Transformer", unit: "tokens/s" },
+  // the peak loop right before gemm_nn, the row its ratio is taken with
+  peak: { label: "SIMD peak loop", unit: "GFLOP/s" },
+  gemm_nn: { label: "GEMM nn 1024^3", unit: "GFLOP/s" },
+  gemm_nt: { label: "GEMM nt 1024^3", unit: "GFLOP/s" },
+  gemm_tn: { label: "GEMM tn 1024^3", unit: "GFLOP/s" },
+};
+const allRows = Object.keys(ROWS) as Row[];
+/** Issue 5: GEMM 1024^3 at >= 70% of the peak loop. */
+const GEMM_TARGET = 0.7;
+
+const usage = "usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--json FILE] [--no-peers | --peers PEER,...] [--only ROW,...]";
 const { values } = parseArgs({
   options: {
-    data: { type: "string" },
+    data: { type: "string", default: fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url)) },
     seconds: { type: "string", default: "10" },
     repeats: { type: "string", default: "3" },
     json: { type: "string" },
     "no-peers": { type: "boolean" },
+    peers: { type: "string" },
+    only: { type: "string" },
   },
 });
-if (!values.data) {
-  console.error("usage: npm run bench -- --data DIR [--seconds 10] [--repeats 3] [--json FILE] [--no-peers]");
+const allPeers = [jaxContender, tfjsContender("wasm"), tfjsContender("cpu")];
+/** The entries of `list` (comma-separated, any case) among `names`; undefined where one is not there. */
+const pick = <T extends string>(list: string, names: T[]) => list.split(",").map((item) => names.find((n) => n.toLowerCase() === item.trim().toLowerCase()));
+const timing = { seconds: Number(values.seconds), repeats: Number(values.repeats) };
+const rows = values.only ? pick(values.only, allRows) : allRows;
+const peerNames = allPeers.map((p) => p.name);
+const chosenPeers = values["no-peers"] ? [] : values.peers ? pick(values.peers, peerNames) : peerNames;
+if (!(timing.seconds > 0 && timing.repeats >= 1) || rows.includes(undefined) || chosenPeers.includes(undefined)) {
+  console.error(`${usage}\n  ROW: ${allRows.join(", ")}\n  PEER: ${peerNames.join(", ")}`);
   process.exit(1);
 }
-const seconds = Number(values.seconds);
-const repeats = Number(values.repeats);
-const file = (name: string) => {
-  const path = join(values.data as string, name);
-  return { bytes: readFileSync(path), file: path };
-};
-const images: PeerData = readIdxPair(file("train-images-idx3-ubyte.gz"), file("train-labels-idx1-ubyte.gz"), [1, 28, 28], 10);
+const selected = rows as Row[];
+const peers = allPeers.filter((p) => chosenPeers.includes(p.name));
 
-/** A compiled workload of bench/workloads/. */
-async function loadWorkload(workload: Workload): Promise<Model> {
+/** nnc's compiled model of a workload (bench/workloads/w*.nn). */
+async function workloadModel(workload: "W2" | "W3" | "W4"): Promise<Model> {
   const name = `${workload.toLowerCase()}.nn`;
   const result = await compile(readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8"), { file: `bench/workloads/${name}` });
   if (!result.ok) throw new Error(`${workload} does not compile: ${result.diagnostics[0].message}`);
   return Model.load(result.compiled.wasm);
 }
 
-/** nnc's training samples/s on `set`: the whole step inside wasm, batches copied in by the host. */
-function measureNnc(model: Model, set: Dataset): number {
-  const order = Int32Array.from({ length: set.count }, (_, i) => i);
-  const batch = model.manifest.batch;
-  let start = 0;
-  const step = () => {
-    model.trainBatch(set, order, start);
-    start = start + 2 * batch > set.count ? 0 : start + batch;
+const models = new Map<Row, Model>();
+for (const workload of ["W2", "W3", "W4"] as const) if (selected.includes(workload)) models.set(workload, await workloadModel(workload));
+
+function readImages(dir: string): ImageData {
+  const file = (name: string) => {
+    const path = join(dir, name);
+    return { bytes: readFileSync(path), file: path };
   };
-  const warm = performance.now();
-  while (performance.now() - warm < 1000) step();
-  const rates: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    let steps = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < seconds * 1000) {
-      step();
-      steps++;
-    }
-    rates.push((steps * batch) / ((performance.now() - t0) / 1000));
-  }
-  return rates.sort((a, b) => a - b)[Math.floor(repeats / 2)];
+  return readIdxPair(file("train-images-idx3-ubyte.gz"), file("train-labels-idx1-ubyte.gz"), [1, 28, 28], 10);
 }
 
 /** W4's data: w4.nn's own `reverse(count: 20000, ...)` generator (seeded by its train seed); it reads no files. */
-function sequences(model: Model): SequenceData {
+function sequencesOf(model: Model): SequenceData {
   const noFiles = () => {
     throw new Error("W4's data source reads no files");
   };
@@ -83,54 +97,112 @@ function sequences(model: Model): SequenceData {
   return { src: column("src"), tgt_in: column("tgt_in"), tgt_out: column("tgt_out"), count: train.count };
 }
 
-const TARGET_LENGTH = 16; // W4's target tokens per sample
+// Read when a row first needs them.
+let images: ImageData | undefined;
+let sequences: SequenceData | undefined;
+const data: BenchData = {
+  get images() {
+    images ??= readImages(values.data as string);
+    return images;
+  },
+  get sequences() {
+    sequences ??= sequencesOf(models.get("W4") as Model);
+    return sequences;
+  },
+};
 
-interface Row {
-  workload: Workload;
-  unit: "samples/s" | "tokens/s";
-  nnc: number;
-  /** The rate in `unit`, or the error. */
-  peers: Partial<Record<Backend, number | string>>;
+/** nnc training `model` on `set`: the whole step inside wasm, the batch copied in by the host. */
+function nncTrainer(model: Model, set: Dataset, workPerSample = 1): Task {
+  const batch = model.manifest.batch;
+  const order = Int32Array.from({ length: set.count }, (_, i) => i);
+  const nextStart = batchCursor(set.count, batch);
+  return { work: batch * workPerSample, step: () => model.trainBatch(set, order, nextStart()), sync() {} };
 }
 
-const rows: Row[] = [];
-for (const workload of ["W2", "W3"] as const) {
-  const model = await loadWorkload(workload);
-  const nnc = measureNnc(model, { count: images.count, columns: { image: images.images, label: images.labels } });
-  console.error(`nnc ${workload}: ${nnc.toFixed(0)} samples/s`);
-  rows.push({ workload, unit: "samples/s", nnc, peers: {} });
-}
-const w4 = await loadWorkload("W4");
-const w4Data = sequences(w4);
-{
-  const { src, tgt_in, tgt_out, count } = w4Data;
-  const nnc = measureNnc(w4, { count, columns: { src, tgt_in, tgt_out } }) * TARGET_LENGTH;
-  console.error(`nnc W4: ${nnc.toFixed(0)} tokens/s`);
-  rows.push({ workload: "W4", unit: "tokens/s", nnc, peers: {} });
-}
+const imageSet = ({ images }: BenchData): Dataset => ({ count: images.count, columns: { image: images.images, label: images.labels } });
+const nnc: Contender<BenchData> = {
+  name: "nnc",
+  tasks: {
+    W2: (d) => nncTrainer(models.get("W2") as Model, imageSet(d)),
+    W3: (d) => nncTrainer(models.get("W3") as Model, imageSet(d)),
+    W4: ({ sequences: { src, tgt_in, tgt_out, count } }) => nncTrainer(models.get("W4") as Model, { count, columns: { src, tgt_in, tgt_out } }, W4.length),
+    ...gemmTasks,
+  },
+};
 
-const backends: Backend[] = values["no-peers"] ? [] : ["wasm", "cpu"];
-for (const backend of backends) {
-  for (const row of rows) {
-    const options = { seconds, repeats };
-    const result: PeerResult =
-      row.workload === "W4" ? await measurePeer(backend, "W4", w4Data, options) : await measurePeer(backend, row.workload, images, options);
-    const rate = "error" in result ? undefined : row.unit === "tokens/s" ? result.tokens_per_second : result.samples_per_second;
-    row.peers[backend] = "error" in result ? result.error : (rate ?? "no rate");
-    console.error(`tfjs-${backend} ${row.workload}: ${"error" in result ? `fails: ${result.error}` : `${rate?.toFixed(1)} ${row.unit}`}`);
+const contenders = [nnc, ...peers];
+
+// Row by row, so that the numbers of one row (and the peak loop and gemm_nn) are
+// taken close together in time: on a shared machine the load drifts.
+const results = new Map<Row, Map<string, Outcome>>(selected.map((row) => [row, new Map()]));
+for (const row of selected) {
+  for (const contender of contenders) {
+    const outcome = await measure(contender, row, data, timing);
+    if (!outcome) continue;
+    results.get(row)?.set(contender.name, outcome);
+    console.error(`${contender.name} ${row}: ${"rate" in outcome ? `${format(outcome.rate)} ${ROWS[row].unit}` : `fails: ${outcome.error}`}`);
   }
 }
 
-console.log(`training throughput, median of ${repeats} x ${seconds} s; W2, W3: samples/s, batch 64; W4: target tokens/s (16 a sample), batch 32`);
-console.log(
-  `workload  unit       ${"nnc".padStart(9)}  ${backends.map((b) => `tfjs-${b}`.padStart(12)).join("  ")}  ${backends.map((b) => `nnc/${b}`.padStart(10)).join("  ")}`,
-);
-for (const row of rows) {
-  const peers = backends.map((b) => (typeof row.peers[b] === "number" ? (row.peers[b] as number).toFixed(1) : "fails").padStart(12));
-  const ratios = backends.map((b) => (typeof row.peers[b] === "number" ? `${(row.nnc / (row.peers[b] as number)).toFixed(1)}x` : "-").padStart(10));
-  console.log(`${row.workload.padEnd(8)}  ${row.unit.padEnd(9)}  ${row.nnc.toFixed(0).padStart(9)}  ${peers.join("  ")}  ${ratios.join("  ")}`);
+function format(rate: number): string {
+  return rate >= 100 ? Math.round(rate).toLocaleString("en-US") : rate.toFixed(1);
 }
+const rateOf = (row: Row, name: string) => {
+  const outcome = results.get(row)?.get(name);
+  return outcome && "rate" in outcome ? outcome.rate : undefined;
+};
+const ratio = (row: Row, peer: string) => {
+  const [mine, theirs] = [rateOf(row, "nnc"), rateOf(row, peer)];
+  return mine !== undefined && theirs !== undefined ? mine / theirs : undefined;
+};
+const peak = rateOf("peak", "nnc");
+const gemm = rateOf("gemm_nn", "nnc");
+const gemmOfPeak = peak !== undefined && gemm !== undefined ? gemm / peak : undefined;
+
+// The table: a cell is a rate, "fails [n]" with the reason in note n below, or empty.
+const notes: string[] = [];
+const cell = (row: Row, name: string) => {
+  const outcome = results.get(row)?.get(name);
+  if (!outcome) return "";
+  if ("rate" in outcome) return format(outcome.rate);
+  notes.push(`${name} ${row}: ${outcome.error}`);
+  return `fails [${notes.length}]`;
+};
+const header = ["", "unit", ...contenders.map((c) => c.name), ...peers.map((p) => `nnc/${p.name}`)];
+const lines = selected.map((row) => [
+  ROWS[row].label,
+  ROWS[row].unit,
+  ...contenders.map((c) => cell(row, c.name)),
+  ...peers.map((p) => {
+    const r = ratio(row, p.name);
+    return r === undefined ? "" : `${r.toFixed(r >= 10 ? 1 : 2)}x`;
+  }),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+const print = (fields: string[]) => console.log(fields.map((f, i) => (i < 2 ? f.padEnd(widths[i]) : f.padStart(widths[i]))).join("  "));
+console.log(`median of ${timing.repeats} x ${timing.seconds} s; W2, W3: batch 64; W4: batch 32, 16 target tokens a sample; one thread each`);
+print(header);
+for (const line of lines) print(line);
+if (gemmOfPeak !== undefined) console.log(`GEMM nn 1024^3 / peak loop: ${(100 * gemmOfPeak).toFixed(0)}% (issue 5 asks >= ${100 * GEMM_TARGET}%)`);
+for (const [i, note] of notes.entries()) console.log(`[${i + 1}] ${note}`);
+
 if (values.json) {
-  const info = backends.length ? await peerInfo() : {};
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...info, seconds, repeats, rows }, null, 2)}\n`);
+  const info: Record<string, unknown> = {};
+  for (const c of contenders) if (c.info) info[c.name] = await c.info();
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    seconds: timing.seconds,
+    repeats: timing.repeats,
+    data: values.data,
+    contenders: info,
+    rows: selected.map((row) => ({
+      row,
+      ...ROWS[row],
+      results: Object.fromEntries(results.get(row) ?? []),
+      nnc_ratio: Object.fromEntries(peers.flatMap((p) => (ratio(row, p.name) === undefined ? [] : [[p.name, ratio(row, p.name)]]))),
+    })),
+    gemm_nn_of_peak: gemmOfPeak,
+  };
+  writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 }
