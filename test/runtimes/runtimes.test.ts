@@ -12,11 +12,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/index.ts";
 import { filesBeside } from "../../src/cli/files.ts";
 import { type Dataset, decodeWeights, loadData, type Manifest } from "../../src/runtime/index.ts";
+import { launchChromium } from "../chromium.ts";
 import { fromJson, type TrainingCase, type TrainingResult, toJson, trainAll } from "./train.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,18 +36,6 @@ const examples: Example[] = [
   { name: "perceptron" }, // the perceptron rule, 4 epochs of 4 one-sample steps
   { name: "xor" }, // sigmoid and SGD, 2000 full-batch steps
   { name: "cnn", batch: 8, samples: 48, epochs: 2 }, // convolutions, pooling, He init, Adam, cosine decay, shuffling: 12 steps
-];
-
-// The flags that keep Chromium quiet on a closed network, with a fresh profile per run.
-const chromiumFlags = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
 ];
 
 type Runtime = "node" | "deno" | "chromium";
@@ -72,11 +61,7 @@ async function runInDeno(casesJson: string, workDir: string): Promise<string> {
 
 async function runInChromium(casesJson: string, workDir: string): Promise<string> {
   const bundle = await build({ entryPoints: [sharedModule], bundle: true, format: "iife", globalName: "training", platform: "browser", write: false });
-  const context = await chromium.launchPersistentContext(join(workDir, "chromium-profile"), {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: chromiumFlags,
-  });
+  const context = await launchChromium(join(workDir, "chromium-profile"));
   try {
     const page = await context.newPage();
     await page.addScriptTag({ content: bundle.outputFiles[0].text });
