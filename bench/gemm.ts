@@ -49,7 +49,7 @@ interface GemmExports {
   [kernel: string]: unknown;
 }
 
-/** The benchmark module, compiled at -O3 with SIMD like a model (see compiler/emit/build.ts). */
+/** The benchmark module, compiled with SIMD at a model's level (see compiler/emit/build.ts). */
 async function compileModule(): Promise<GemmExports> {
   const files: Record<string, string> = { ...kernels, "bench.ts": source };
   let binary: Uint8Array | null = null;
@@ -60,7 +60,7 @@ async function compileModule(): Promise<GemmExports> {
       "--outFile",
       "bench.wasm",
       "--optimizeLevel",
-      "3",
+      "2",
       "--shrinkLevel",
       "0",
       "--runtime",

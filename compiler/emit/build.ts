@@ -1,5 +1,5 @@
 // Build: AssemblyScript source -> .wasm with the AssemblyScript compiler API,
-// entirely in memory. Binaryen (inside asc) optimises at -O3 with SIMD on;
+// entirely in memory. Binaryen (inside asc) optimises at -O2 with SIMD on;
 // a transform stores the manifest as a custom section before optimisation.
 
 import asc from "assemblyscript/asc";
@@ -7,7 +7,7 @@ import { MANIFEST_SECTION, type Manifest } from "../../src/runtime/manifest.ts";
 import { kernels } from "../kernels.generated.ts";
 
 export interface BuildOptions {
-  /** Binaryen optimisation level, 0-3 (default 3). */
+  /** Binaryen optimisation level, 0-3 (default 2: as fast to train as 3 here, and 6x faster to build a Transformer; docs/PERF.md). */
   optimize?: number;
 }
 
@@ -23,7 +23,7 @@ export async function buildWasm(source: string, manifest: Manifest, options: Bui
       "--outFile",
       "model.wasm",
       "--optimizeLevel",
-      String(options.optimize ?? 3),
+      String(options.optimize ?? 2),
       "--shrinkLevel",
       "0",
       "--runtime",
