@@ -1,9 +1,9 @@
 // `npm run size`: how much nnc ships to a browser. The runtime entry (the
-// package's "./runtime" export) bundled by esbuild (minified, ESM, browser),
-// by package, and each examples/*.nn compiled to .wasm (with
-// dist/compiler/index.js); raw and gzip -9 bytes. Fails if the runtime bundle
-// contains compiler code: the runtime imports only types from compiler/, and
-// those must leave no bytes in the bundle.
+// package's "./runtime" export) and the data readers ("./data"), each bundled
+// alone by esbuild (minified, ESM, browser), by package, and each
+// examples/*.nn compiled to .wasm (with dist/compiler/index.js); raw and
+// gzip -9 bytes. Fails if a bundle contains compiler code: the runtime imports
+// only types from compiler/, and those must leave no bytes in the bundle.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -22,24 +22,28 @@ function origin(path) {
   return match ? match[1] : `nnc ${path.split("/").slice(0, -1).join("/")}`;
 }
 
-const runtimeEntry = fileURLToPath(new URL(pkg.exports["./runtime"].default, root));
-const bundle = await build({ entryPoints: [runtimeEntry], bundle: true, minify: true, format: "esm", platform: "browser", write: false, metafile: true });
-const [output] = Object.values(bundle.metafile.outputs);
-const inputs = Object.entries(output.inputs);
-
-const compilerCode = inputs.filter(([path, input]) => /(^|\/)compiler\//.test(path) && input.bytesInOutput > 0);
-if (compilerCode.length > 0) {
-  console.error(`the runtime bundle contains compiler code: ${compilerCode.map(([path]) => path).join(", ")}`);
-  process.exit(1);
+/** Bundles one export of the package alone and prints its size, by package; fails if compiler code got in. */
+async function report(name) {
+  const entry = fileURLToPath(new URL(pkg.exports[name].default, root));
+  const bundle = await build({ entryPoints: [entry], bundle: true, minify: true, format: "esm", platform: "browser", write: false, metafile: true });
+  const [output] = Object.values(bundle.metafile.outputs);
+  const inputs = Object.entries(output.inputs);
+  const compilerCode = inputs.filter(([path, input]) => /(^|\/)compiler\//.test(path) && input.bytesInOutput > 0);
+  if (compilerCode.length > 0) {
+    console.error(`the ${name} bundle contains compiler code: ${compilerCode.map(([path]) => path).join(", ")}`);
+    process.exit(1);
+  }
+  console.log(`nnc${name.slice(1)}: ${pkg.exports[name].default}, esbuild --bundle --minify, ESM, browser`);
+  console.log(`  bundle                ${sizes(bundle.outputFiles[0].contents)}`);
+  const byOrigin = new Map();
+  for (const [path, input] of inputs) byOrigin.set(origin(path), (byOrigin.get(origin(path)) ?? 0) + input.bytesInOutput);
+  for (const [origin, size] of [...byOrigin].sort((a, b) => b[1] - a[1])) console.log(`    ${origin.padEnd(20)}${bytes(size)} minified`);
 }
 
-console.log(`runtime: ${pkg.exports["./runtime"].default}, esbuild --bundle --minify, ESM, browser`);
-console.log(`  bundle                ${sizes(bundle.outputFiles[0].contents)}`);
-const byOrigin = new Map();
-for (const [path, input] of inputs) byOrigin.set(origin(path), (byOrigin.get(origin(path)) ?? 0) + input.bytesInOutput);
-for (const [name, size] of [...byOrigin].sort((a, b) => b[1] - a[1])) console.log(`    ${name.padEnd(20)}${bytes(size)} minified`);
+await report("./runtime");
+await report("./data");
 
-console.log("\nexamples/*.nn compiled to .wasm (Binaryen -O3, SIMD)");
+console.log("\nexamples/*.nn compiled to .wasm (Binaryen -O2, SIMD)");
 const examples = readdirSync(new URL("examples/", root)).filter((file) => file.endsWith(".nn"));
 for (const file of examples.sort()) {
   const result = await compile(readFileSync(new URL(`examples/${file}`, root), "utf8"), { file: `examples/${file}` });

@@ -3,7 +3,8 @@
 // statement names it or its folder. loadData reads synchronously, so the
 // files are fetched first and then read from memory through a DataIO.
 
-import type { DataIO, Manifest } from "../../src/runtime/index.ts";
+import type { DataIO } from "../../src/runtime/datasets.ts";
+import type { Manifest } from "../../src/runtime/index.ts";
 
 /** Repository path (`data/iris.csv`) -> URL of the served file. */
 const served: Record<string, string> = Object.fromEntries(

@@ -5,7 +5,8 @@
 
 import { type Compiled, compile, compileGraph, type Diagnostic, Model, render } from "../../compiler/index.ts";
 import { type Classified, classify } from "../../src/report/classify.ts";
-import { DataError, type EpochReport, encodeWeights, loadData, ModelError, type Split, translate } from "../../src/runtime/index.ts";
+import { DataError, loadData, type Split, translate } from "../../src/runtime/datasets.ts";
+import { type EpochReport, encodeWeights, ModelError } from "../../src/runtime/index.ts";
 import { fetchData } from "./data-files.ts";
 import type { BatchPoint, Findings, Problem, Reply, Request, Source } from "./protocol.ts";
 

@@ -16,7 +16,8 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/index.ts";
 import { filesBeside } from "../../src/cli/files.ts";
-import { type Dataset, decodeWeights, loadData, type Manifest } from "../../src/runtime/index.ts";
+import { loadData } from "../../src/runtime/datasets.ts";
+import { type Dataset, decodeWeights, type Manifest } from "../../src/runtime/index.ts";
 import { launchChromium } from "../chromium.ts";
 import { fromJson, type TrainingCase, type TrainingResult, toJson, trainAll } from "./train.ts";
 
