@@ -7,59 +7,101 @@
 // C[M, N] (+)= op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
 // A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
 // With acc the product is added to C, else it replaces it.
-// Rows go two at a time over 16 columns (eight f32x4 accumulators, each load
-// of B serving both rows); what is left goes row by row. Every output sums
-// over k in ascending order, whichever path computes it.
+// For each block of 16 columns and KC rows of k, B's block is first copied
+// into a contiguous panel (rows of B lie N floats apart: read straight down,
+// they thrash the cache when N is a large power of two); then rows of C go two
+// at a time over it (eight f32x4 accumulators, each load of the panel serving
+// both rows), what is left row by row. Every output sums over k in ascending
+// order whichever path computes it, and a block of k continues the sum the
+// block before stored in C: the same result, bit for bit, as one pass.
+const KC = 256;
+const PANEL: usize = memory.data(KC * 64, 16);
+
 @inline
 function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool): void {
-  let i = 0;
-  for (; i + 2 <= M; i += 2) {
-    const a0 = a + <usize>(i * ars * 4);
-    const a1 = a0 + <usize>(ars * 4);
-    const c0 = c + <usize>(i * N * 4);
-    const c1 = c0 + <usize>(N * 4);
-    let j = 0;
-    for (; j + 16 <= N; j += 16) {
-      const p = c0 + <usize>(j * 4);
-      const q = c1 + <usize>(j * 4);
-      let x0 = acc ? v128.load(p) : f32x4.splat(0);
-      let x1 = acc ? v128.load(p, 16) : f32x4.splat(0);
-      let x2 = acc ? v128.load(p, 32) : f32x4.splat(0);
-      let x3 = acc ? v128.load(p, 48) : f32x4.splat(0);
-      let y0 = acc ? v128.load(q) : f32x4.splat(0);
-      let y1 = acc ? v128.load(q, 16) : f32x4.splat(0);
-      let y2 = acc ? v128.load(q, 32) : f32x4.splat(0);
-      let y3 = acc ? v128.load(q, 48) : f32x4.splat(0);
-      for (let k = 0; k < K; k++) {
-        const u = v128.load32_splat(a0 + <usize>(k * acs * 4));
-        const v = v128.load32_splat(a1 + <usize>(k * acs * 4));
-        const bk = b + <usize>((k * N + j) * 4);
-        const b0 = v128.load(bk);
-        x0 = f32x4.add(x0, f32x4.mul(u, b0));
-        y0 = f32x4.add(y0, f32x4.mul(v, b0));
-        const b1 = v128.load(bk, 16);
-        x1 = f32x4.add(x1, f32x4.mul(u, b1));
-        y1 = f32x4.add(y1, f32x4.mul(v, b1));
-        const b2 = v128.load(bk, 32);
-        x2 = f32x4.add(x2, f32x4.mul(u, b2));
-        y2 = f32x4.add(y2, f32x4.mul(v, b2));
-        const b3 = v128.load(bk, 48);
-        x3 = f32x4.add(x3, f32x4.mul(u, b3));
-        y3 = f32x4.add(y3, f32x4.mul(v, b3));
+  let j = 0;
+  for (; j + 16 <= N; j += 16) {
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      const more = acc || k0 > 0;
+      for (let k = 0; k < kc; k++) {
+        const from = b + <usize>(((k0 + k) * N + j) * 4);
+        const to = PANEL + <usize>(k * 64);
+        v128.store(to, v128.load(from));
+        v128.store(to, v128.load(from, 16), 16);
+        v128.store(to, v128.load(from, 32), 32);
+        v128.store(to, v128.load(from, 48), 48);
       }
-      v128.store(p, x0);
-      v128.store(p, x1, 16);
-      v128.store(p, x2, 32);
-      v128.store(p, x3, 48);
-      v128.store(q, y0);
-      v128.store(q, y1, 16);
-      v128.store(q, y2, 32);
-      v128.store(q, y3, 48);
+      const ak = a + <usize>(k0 * acs * 4);
+      let i = 0;
+      for (; i + 2 <= M; i += 2) {
+        const a0 = ak + <usize>(i * ars * 4);
+        panel_rows(a0, a0 + <usize>(ars * 4), c + <usize>((i * N + j) * 4), N, kc, acs, more);
+      }
+      if (i < M) panel_row(ak + <usize>(i * ars * 4), c + <usize>((i * N + j) * 4), kc, acs, more);
     }
-    gemm_row(a0, b, c0, j, N, K, acs, acc);
-    gemm_row(a1, b, c1, j, N, K, acs, acc);
   }
-  if (i < M) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), 0, N, K, acs, acc);
+  if (j < N) for (let i = 0; i < M; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), j, N, K, acs, acc);
+}
+
+/** Two rows of C, 16 columns, over kc rows of the panel: C[0..2][0..16] (+)= A rows x panel. */
+@inline
+function panel_rows(a0: usize, a1: usize, p: usize, N: i32, kc: i32, acs: i32, acc: bool): void {
+  const q = p + <usize>(N * 4);
+  let x0 = acc ? v128.load(p) : f32x4.splat(0);
+  let x1 = acc ? v128.load(p, 16) : f32x4.splat(0);
+  let x2 = acc ? v128.load(p, 32) : f32x4.splat(0);
+  let x3 = acc ? v128.load(p, 48) : f32x4.splat(0);
+  let y0 = acc ? v128.load(q) : f32x4.splat(0);
+  let y1 = acc ? v128.load(q, 16) : f32x4.splat(0);
+  let y2 = acc ? v128.load(q, 32) : f32x4.splat(0);
+  let y3 = acc ? v128.load(q, 48) : f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const u = v128.load32_splat(a0 + <usize>(k * acs * 4));
+    const v = v128.load32_splat(a1 + <usize>(k * acs * 4));
+    const bk = PANEL + <usize>(k * 64);
+    const b0 = v128.load(bk);
+    x0 = f32x4.add(x0, f32x4.mul(u, b0));
+    y0 = f32x4.add(y0, f32x4.mul(v, b0));
+    const b1 = v128.load(bk, 16);
+    x1 = f32x4.add(x1, f32x4.mul(u, b1));
+    y1 = f32x4.add(y1, f32x4.mul(v, b1));
+    const b2 = v128.load(bk, 32);
+    x2 = f32x4.add(x2, f32x4.mul(u, b2));
+    y2 = f32x4.add(y2, f32x4.mul(v, b2));
+    const b3 = v128.load(bk, 48);
+    x3 = f32x4.add(x3, f32x4.mul(u, b3));
+    y3 = f32x4.add(y3, f32x4.mul(v, b3));
+  }
+  v128.store(p, x0);
+  v128.store(p, x1, 16);
+  v128.store(p, x2, 32);
+  v128.store(p, x3, 48);
+  v128.store(q, y0);
+  v128.store(q, y1, 16);
+  v128.store(q, y2, 32);
+  v128.store(q, y3, 48);
+}
+
+/** One row of C, 16 columns, over kc rows of the panel. */
+@inline
+function panel_row(ai: usize, p: usize, kc: i32, acs: i32, acc: bool): void {
+  let c0 = acc ? v128.load(p) : f32x4.splat(0);
+  let c1 = acc ? v128.load(p, 16) : f32x4.splat(0);
+  let c2 = acc ? v128.load(p, 32) : f32x4.splat(0);
+  let c3 = acc ? v128.load(p, 48) : f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
+    const bk = PANEL + <usize>(k * 64);
+    c0 = f32x4.add(c0, f32x4.mul(aik, v128.load(bk)));
+    c1 = f32x4.add(c1, f32x4.mul(aik, v128.load(bk, 16)));
+    c2 = f32x4.add(c2, f32x4.mul(aik, v128.load(bk, 32)));
+    c3 = f32x4.add(c3, f32x4.mul(aik, v128.load(bk, 48)));
+  }
+  v128.store(p, c0);
+  v128.store(p, c1, 16);
+  v128.store(p, c2, 32);
+  v128.store(p, c3, 48);
 }
 
 /** One row of C from column j0: 16 columns at a time in four accumulators, then 4, then one. */
