@@ -4,6 +4,17 @@
 // The order of every sum is fixed by the shapes alone, so results are the
 // same, bit for bit, in every runtime.
 
+/**
+ * acc + x * y, lane by lane. In the default build, a multiply then an add,
+ * each rounded: the same in every runtime. Built with relaxed SIMD, a fused
+ * multiply-add where the CPU has one (one rounding, faster, and not the same
+ * bits everywhere).
+ */
+@inline
+function madd(x: v128, y: v128, acc: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(x, y, acc) : f32x4.add(acc, f32x4.mul(x, y));
+}
+
 // C[M, N] (+)= op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
 // A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
 // With acc the product is added to C, else it replaces it.
@@ -61,17 +72,17 @@ function panel_rows(a0: usize, a1: usize, p: usize, N: i32, kc: i32, acs: i32, a
     const v = v128.load32_splat(a1 + <usize>(k * acs * 4));
     const bk = PANEL + <usize>(k * 64);
     const b0 = v128.load(bk);
-    x0 = f32x4.add(x0, f32x4.mul(u, b0));
-    y0 = f32x4.add(y0, f32x4.mul(v, b0));
+    x0 = madd(u, b0, x0);
+    y0 = madd(v, b0, y0);
     const b1 = v128.load(bk, 16);
-    x1 = f32x4.add(x1, f32x4.mul(u, b1));
-    y1 = f32x4.add(y1, f32x4.mul(v, b1));
+    x1 = madd(u, b1, x1);
+    y1 = madd(v, b1, y1);
     const b2 = v128.load(bk, 32);
-    x2 = f32x4.add(x2, f32x4.mul(u, b2));
-    y2 = f32x4.add(y2, f32x4.mul(v, b2));
+    x2 = madd(u, b2, x2);
+    y2 = madd(v, b2, y2);
     const b3 = v128.load(bk, 48);
-    x3 = f32x4.add(x3, f32x4.mul(u, b3));
-    y3 = f32x4.add(y3, f32x4.mul(v, b3));
+    x3 = madd(u, b3, x3);
+    y3 = madd(v, b3, y3);
   }
   v128.store(p, x0);
   v128.store(p, x1, 16);
@@ -93,10 +104,10 @@ function panel_row(ai: usize, p: usize, kc: i32, acs: i32, acc: bool): void {
   for (let k = 0; k < kc; k++) {
     const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
     const bk = PANEL + <usize>(k * 64);
-    c0 = f32x4.add(c0, f32x4.mul(aik, v128.load(bk)));
-    c1 = f32x4.add(c1, f32x4.mul(aik, v128.load(bk, 16)));
-    c2 = f32x4.add(c2, f32x4.mul(aik, v128.load(bk, 32)));
-    c3 = f32x4.add(c3, f32x4.mul(aik, v128.load(bk, 48)));
+    c0 = madd(aik, v128.load(bk), c0);
+    c1 = madd(aik, v128.load(bk, 16), c1);
+    c2 = madd(aik, v128.load(bk, 32), c2);
+    c3 = madd(aik, v128.load(bk, 48), c3);
   }
   v128.store(p, c0);
   v128.store(p, c1, 16);
@@ -117,10 +128,10 @@ function gemm_row(ai: usize, b: usize, ci: usize, j0: i32, N: i32, K: i32, acs: 
     for (let k = 0; k < K; k++) {
       const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
       const bk = b + <usize>((k * N + j) * 4);
-      c0 = f32x4.add(c0, f32x4.mul(aik, v128.load(bk)));
-      c1 = f32x4.add(c1, f32x4.mul(aik, v128.load(bk, 16)));
-      c2 = f32x4.add(c2, f32x4.mul(aik, v128.load(bk, 32)));
-      c3 = f32x4.add(c3, f32x4.mul(aik, v128.load(bk, 48)));
+      c0 = madd(aik, v128.load(bk), c0);
+      c1 = madd(aik, v128.load(bk, 16), c1);
+      c2 = madd(aik, v128.load(bk, 32), c2);
+      c3 = madd(aik, v128.load(bk, 48), c3);
     }
     v128.store(cj, c0);
     v128.store(cj, c1, 16);
@@ -130,7 +141,7 @@ function gemm_row(ai: usize, b: usize, ci: usize, j0: i32, N: i32, K: i32, acs: 
   for (; j + 4 <= N; j += 4) {
     let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
     for (let k = 0; k < K; k++) {
-      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * N + j) * 4))));
+      c0 = madd(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * N + j) * 4)), c0);
     }
     v128.store(ci + <usize>(j * 4), c0);
   }
@@ -172,10 +183,10 @@ export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
       let k = 0;
       for (; k + 4 <= K; k += 4) {
         const av = v128.load(ai + <usize>(k * 4));
-        s0 = f32x4.add(s0, f32x4.mul(av, v128.load(b0 + <usize>(k * 4))));
-        s1 = f32x4.add(s1, f32x4.mul(av, v128.load(b1 + <usize>(k * 4))));
-        s2 = f32x4.add(s2, f32x4.mul(av, v128.load(b2 + <usize>(k * 4))));
-        s3 = f32x4.add(s3, f32x4.mul(av, v128.load(b3 + <usize>(k * 4))));
+        s0 = madd(av, v128.load(b0 + <usize>(k * 4)), s0);
+        s1 = madd(av, v128.load(b1 + <usize>(k * 4)), s1);
+        s2 = madd(av, v128.load(b2 + <usize>(k * 4)), s2);
+        s3 = madd(av, v128.load(b3 + <usize>(k * 4)), s3);
       }
       dot_tail(ai, b0, c + <usize>((i * N + j) * 4), k, K, s0, acc);
       dot_tail(ai, b1, c + <usize>((i * N + j + 1) * 4), k, K, s1, acc);
@@ -186,7 +197,7 @@ export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
       const bj = b + <usize>(j * K * 4);
       let sum = f32x4.splat(0);
       let k = 0;
-      for (; k + 4 <= K; k += 4) sum = f32x4.add(sum, f32x4.mul(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4))));
+      for (; k + 4 <= K; k += 4) sum = madd(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4)), sum);
       dot_tail(ai, bj, c + <usize>((i * N + j) * 4), k, K, sum, acc);
     }
   }

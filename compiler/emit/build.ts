@@ -7,6 +7,8 @@ import { MANIFEST_SECTION, type Manifest } from "../../src/runtime/manifest.ts";
 import { kernels } from "../kernels.generated.ts";
 
 export interface BuildOptions {
+  /** Build with relaxed SIMD: fused multiply-adds in the matrix products, faster where the CPU has them, and no longer the same bits in every runtime. */
+  relaxedSimd?: boolean;
   /** Binaryen optimisation level, 0-3 (default 2: as fast to train as 3 here, and 6x faster to build a Transformer; docs/PERF.md). */
   optimize?: number;
 }
@@ -30,7 +32,7 @@ export async function buildWasm(source: string, manifest: Manifest, options: Bui
       "stub",
       "--noAssert",
       "--enable",
-      "simd",
+      options.relaxedSimd ? "simd,relaxed-simd" : "simd",
       "--use",
       "abort=",
       "--memoryBase",

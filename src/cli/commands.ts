@@ -27,16 +27,22 @@ import { Progress } from "./progress.ts";
 const help = { help: { type: "boolean", short: "h" } } as const;
 const data = { data: { type: "string" } } as const;
 const weights = { weights: { type: "string" } } as const;
-const batch = { batch: { type: "string" } } as const;
+/** How the model is built: --batch N, --relaxed-simd. */
+const build = { batch: { type: "string" }, "relaxed-simd": { type: "boolean" } } as const;
 
 export const commands: Record<string, Command> = {
   compile: {
-    help: `nnc compile FILE.nn [-o FILE.wasm] [--batch N]
+    help: `nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd]
 
 Compiles the model to one .wasm (SIMD) holding its training step and its
 manifest. Without -o, writes FILE.wasm beside FILE.nn. --batch N sets the
-batch size (compiled in) instead of the file's.`,
-    options: { ...help, ...batch, output: { type: "string", short: "o" } },
+batch size (compiled in) instead of the file's. --relaxed-simd builds with
+fused multiply-adds in the matrix products: faster where the CPU has them,
+but results are no longer the same bits in every runtime, and the runtime
+must accept relaxed SIMD (Chromium and Deno do; Node 20 with
+--experimental-wasm-relaxed-simd, which nnc sets for itself). Every command
+that builds the model takes --batch and --relaxed-simd.`,
+    options: { ...help, ...build, output: { type: "string", short: "o" } },
     async run(file, values) {
       const compiled = await compileFile(file, values);
       const out = (values.output as string | undefined) ?? `${file.replace(/\.nn$/, "")}.wasm`;
@@ -69,7 +75,7 @@ held-out split (or the training data), and prints the final metrics.
     options: {
       ...help,
       ...data,
-      ...batch,
+      ...build,
       epochs: { type: "string" },
       seed: { type: "string" },
       save: { type: "string" },
@@ -144,7 +150,7 @@ held-out split (or the training data), and prints the final metrics.
 Loads trained weights and prints the loss and metrics on the held-out split
 (or on all the data when the source has no split). --confusion draws a
 classifier's confusion matrix on the same samples.`,
-    options: { ...help, ...data, ...weights, ...batch, confusion: { type: "string" } },
+    options: { ...help, ...data, ...weights, ...build, confusion: { type: "string" } },
     async run(file, values) {
       const confusion = svgOption(values, "confusion");
       const model = await loadTrained(file, values);
@@ -160,7 +166,7 @@ classifier's confusion matrix on the same samples.`,
 
 Loads trained weights and prints the model's output for each sample of the
 held-out split (or of all the data), one line per sample.`,
-    options: { ...help, ...data, ...weights, ...batch, limit: { type: "string" } },
+    options: { ...help, ...data, ...weights, ...build, limit: { type: "string" } },
     async run(file, values) {
       const model = await loadTrained(file, values);
       const split = readData(model, file, values.data as string | undefined);
@@ -180,7 +186,7 @@ held-out split (or of all the data), one line per sample.`,
 Translates with a trained encoder-decoder (a model on data translation()):
 greedy decoding, one token at a time. --text translates one English sentence;
 --test translates every held-out sentence and prints how many came out exactly right.`,
-    options: { ...help, ...weights, ...batch, text: { type: "string" }, test: { type: "boolean" } },
+    options: { ...help, ...weights, ...build, text: { type: "string" }, test: { type: "boolean" } },
     async run(file, values) {
       const model = await loadTrained(file, values);
       if (values.text !== undefined) {
@@ -209,6 +215,7 @@ loss and, for comparison, the loss of predicting by character frequencies alone.
       ...help,
       ...weights,
       ...data,
+      ...build,
       prompt: { type: "string" },
       length: { type: "string" },
       temperature: { type: "string" },
@@ -241,7 +248,7 @@ parameter count and FLOPs per training step, then the kernels per step, the
 bytes they move and the memory the tensors take, unfused and fused.
 --source prints the generated AssemblyScript instead; --svg draws the graph,
 one box per kernel coloured by phase; --no-fuse shows both without fusion.`,
-    options: { ...help, ...batch, source: { type: "boolean" }, svg: { type: "string" }, "no-fuse": { type: "boolean" } },
+    options: { ...help, batch: build.batch, source: { type: "boolean" }, svg: { type: "string" }, "no-fuse": { type: "boolean" } },
     async run(file, values) {
       const svg = svgOption(values, "svg");
       const text = readFileSync(file, "utf8");

@@ -4,8 +4,10 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { ParseArgsConfig } from "node:util";
+import v8 from "node:v8";
 import { type Compiled, compile } from "../../compiler/index.ts";
 import { loadData, type Split } from "../runtime/data.ts";
+import { relaxedSimdSupported } from "../runtime/features.ts";
 import { Model } from "../runtime/model.ts";
 import { decodeWeights } from "../runtime/weights.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
@@ -19,11 +21,17 @@ export interface Command {
   run(file: string, values: Values): Promise<void>;
 }
 
-/** Compiles a .nn file; --batch N replaces the file's batch size (a compile-time constant); --check-numerics compiles without fusion. */
+/**
+ * Compiles a .nn file; --batch N replaces the file's batch size (a
+ * compile-time constant); --check-numerics compiles without fusion;
+ * --relaxed-simd builds with fused multiply-adds.
+ */
 export async function compileFile(file: string, values: Values): Promise<Compiled> {
   const text = readFileSync(file, "utf8");
+  const relaxedSimd = values["relaxed-simd"] === true;
+  if (relaxedSimd) enableRelaxedSimd();
   // checking every value needs every value in memory: no fusion
-  const result = await compile(text, { file, batch: intOption(values, "batch", 1), fuse: values["check-numerics"] !== true });
+  const result = await compile(text, { file, batch: intOption(values, "batch", 1), fuse: values["check-numerics"] !== true, relaxedSimd });
   if (!result.ok) throw new CompileFailure(result.diagnostics, new Map([[file, text]]));
   return result.compiled;
 }
@@ -47,6 +55,12 @@ export function intOption(values: Values, name: string, min: number): number | u
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} needs a whole number >= ${min}, not \`${raw}\``);
   return n;
+}
+
+/** Node 20 compiles relaxed SIMD only behind a V8 flag, which can be set before the first module is compiled. */
+function enableRelaxedSimd(): void {
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  if (!relaxedSimdSupported()) throw new UsageError("--relaxed-simd: this runtime does not accept relaxed SIMD");
 }
 
 /** The file holds either its old contents or all of the new, even across a crash: temp file, fsync, rename, fsync of the folder. */

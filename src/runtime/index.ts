@@ -10,6 +10,7 @@
 // sources of `.nn` files (CSV, IDX, text, the generated sets) and the
 // sequence helpers are `nnc/data`.
 
+export { relaxedSimdSupported } from "./features.ts";
 export { MANIFEST_SECTION, type Manifest, type ParamEntry, type TensorInfo } from "./manifest.ts";
 export { type Dataset, type EpochReport, type FitOptions, load, type Metrics, Model, ModelError, type Position } from "./model.ts";
 export { Rng } from "./random.ts";

@@ -2,6 +2,7 @@
 // exported training step, evaluates, predicts, and reads or writes weights.
 // Runtime-neutral: no Node APIs, so the same code runs in browsers and Deno.
 
+import { relaxedSimdSupported } from "./features.ts";
 import { initialValues } from "./init.ts";
 import { MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type TensorInfo } from "./manifest.ts";
 import { Rng } from "./random.ts";
@@ -75,7 +76,7 @@ export class Model {
   ) {}
 
   static async load(wasm: BufferSource | WebAssembly.Module): Promise<Model> {
-    const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
+    const module = wasm instanceof WebAssembly.Module ? wasm : await compileModule(wasm);
     const sections = WebAssembly.Module.customSections(module, MANIFEST_SECTION);
     if (sections.length !== 1) throw new ModelError(`not an nnc model: the .wasm has no "${MANIFEST_SECTION}" section`);
     const manifest = JSON.parse(new TextDecoder().decode(sections[0])) as Manifest;
@@ -337,6 +338,16 @@ export class Model {
 
   private u32(offset: number): Uint32Array {
     return new Uint32Array(this.exports.memory.buffer, offset, 1);
+  }
+}
+
+/** Compiles the bytes, saying what is likely wrong when this engine refuses them. */
+async function compileModule(wasm: BufferSource): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(wasm);
+  } catch (e) {
+    const hint = relaxedSimdSupported() ? "" : "; if it was built with --relaxed-simd, this runtime does not accept relaxed SIMD";
+    throw new ModelError(`the .wasm does not compile here (${(e as Error).message})${hint}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { relaxedSimdSupported } from "../../src/runtime/features.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "nnc-cli-"));
@@ -44,6 +45,19 @@ describe("nnc train, eval, predict", () => {
     expect(JSON.parse(evaluated.stdout)).toMatchObject({ loss: 0, accuracy: 1 });
     const predicted = await nnc("predict", "examples/perceptron.nn", "--weights", weights);
     expect(predicted.stdout.trim().split("\n")).toEqual(["0", "0", "1", "1"]);
+  });
+
+  it("--relaxed-simd builds with fused multiply-adds, and the model still learns", async () => {
+    const r = await nnc("train", "examples/xor.nn", "--relaxed-simd", "--report", report, "--quiet");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(report, "utf8")).metrics.accuracy).toBe(1);
+    const [relaxed, plain] = [join(dir, "relaxed.wasm"), join(dir, "plain.wasm")];
+    expect((await nnc("compile", "examples/cnn.nn", "--relaxed-simd", "-o", relaxed)).code).toBe(0);
+    expect((await nnc("compile", "examples/cnn.nn", "-o", plain)).code).toBe(0);
+    // the relaxed build holds f32x4.relaxed_madd (0xfd 0x85 0x02), which this engine takes exactly when it takes relaxed SIMD
+    expect(readFileSync(relaxed).includes(Buffer.from([0xfd, 0x85, 0x02]))).toBe(true);
+    expect(readFileSync(plain).includes(Buffer.from([0xfd, 0x85, 0x02]))).toBe(false);
+    expect(WebAssembly.validate(readFileSync(relaxed))).toBe(relaxedSimdSupported());
   });
 
   it("--epochs, --batch and --seed override the file", async () => {
