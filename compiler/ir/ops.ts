@@ -229,6 +229,42 @@ function rowGradLoop(k: KernelContext, body: string): string {
   }`;
 }
 
+/**
+ * f32 arithmetic for kernels written once for both widths: one value at a
+ * time, or four lanes at a time. Lane by lane the vector operations round
+ * exactly as the scalar ones, so a loop gives the same bits either way.
+ */
+export interface Lanes {
+  /** Bytes per step of the loop. */
+  step: number;
+  load(at: string): string;
+  store(at: string, value: string): string;
+  splat(x: string): string;
+  add(a: string, b: string): string;
+  sub(a: string, b: string): string;
+  mul(a: string, b: string): string;
+}
+const scalarLanes: Lanes = {
+  step: 4,
+  load: (at) => `load<f32>(${at})`,
+  store: (at, value) => `store<f32>(${at}, ${value});`,
+  splat: (x) => x,
+  add: (a, b) => `(${a} + ${b})`,
+  sub: (a, b) => `(${a} - ${b})`,
+  mul: (a, b) => `(${a} * ${b})`,
+};
+const vectorLanes: Lanes = {
+  step: 16,
+  load: (at) => `v128.load(${at})`,
+  store: (at, value) => `v128.store(${at}, ${value});`,
+  splat: (x) => `f32x4.splat(${x})`,
+  add: (a, b) => `f32x4.add(${a}, ${b})`,
+  sub: (a, b) => `f32x4.sub(${a}, ${b})`,
+  mul: (a, b) => `f32x4.mul(${a}, ${b})`,
+};
+/** Four lanes when a row of `count` floats is whole vectors. */
+export const lanesFor = (count: number): Lanes => (count % 4 === 0 ? vectorLanes : scalarLanes);
+
 /** A scalar formula of two values, for the reference (f64) and the kernel (f32). */
 interface Term {
   ref(a: number, b: number): number;
@@ -520,10 +556,11 @@ export const ops: Record<OpName, OpDef> = {
     },
     kernel({ node, ins: [x], at }) {
       const inner = size(node.shape);
+      const v = lanesFor(inner);
       return `memory.fill(${at(node)}, 0, ${inner * 4});
     for (let r = 0; r < ${size(x.shape) / inner}; r++) {
-      for (let j = 0; j < ${inner * 4}; j += 4) {
-        store<f32>(${at(node)} + j, load<f32>(${at(node)} + j) + load<f32>(${at(x)} + r * ${inner * 4} + j));
+      for (let j = 0; j < ${inner * 4}; j += ${v.step}) {
+        ${v.store(`${at(node)} + j`, v.add(v.load(`${at(node)} + j`), v.load(`${at(x)} + r * ${inner * 4} + j`)))}
       }
     }`;
     },

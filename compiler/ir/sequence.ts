@@ -5,7 +5,7 @@
 // [B, S, d], attention scores [B, heads, S, S].
 
 import { formatShape, type Node, type Shape, size } from "./graph.ts";
-import { f32, type KernelOp, type Typed } from "./ops.ts";
+import { f32, type KernelOp, lanesFor, type Typed } from "./ops.ts";
 
 export type SequenceOp =
   | "embedding"
@@ -296,11 +296,13 @@ export const sequenceOps: Record<SequenceOp, KernelOp> = {
     },
     kernel({ node, ins: [x, gamma, beta], at }) {
       const d = last(node.shape);
+      const v = lanesFor(d);
+      const xhat = v.mul(v.sub(v.load("p + j"), v.splat("mean")), v.splat("rstd"));
       return `for (let r = 0; r < ${lead(node.shape)}; r++) {
     const p = ${at(x)} + r * ${d * 4};
     ${rowStatsAS("p", d, node.attrs.eps ?? 1e-5)}
-    for (let j = 0; j < ${d * 4}; j += 4) {
-      store<f32>(${at(node)} + r * ${d * 4} + j, (load<f32>(p + j) - mean) * rstd * load<f32>(${at(gamma)} + j) + load<f32>(${at(beta)} + j));
+    for (let j = 0; j < ${d * 4}; j += ${v.step}) {
+      ${v.store(`${at(node)} + r * ${d * 4} + j`, v.add(v.mul(xhat, v.load(`${at(gamma)} + j`)), v.load(`${at(beta)} + j`)))}
     }
   }`;
     },
@@ -325,6 +327,7 @@ export const sequenceOps: Record<SequenceOp, KernelOp> = {
     },
     kernel({ node, ins: [x, gamma, gy], at }) {
       const d = last(node.shape);
+      const v = lanesFor(d);
       return `for (let r = 0; r < ${lead(node.shape)}; r++) {
     const p = ${at(x)} + r * ${d * 4};
     const q = ${at(gy)} + r * ${d * 4};
@@ -338,9 +341,9 @@ export const sequenceOps: Record<SequenceOp, KernelOp> = {
     }
     mg /= <f32>${d};
     mgx /= <f32>${d};
-    for (let j = 0; j < ${d * 4}; j += 4) {
-      const g = load<f32>(q + j) * load<f32>(${at(gamma)} + j);
-      store<f32>(${at(node)} + r * ${d * 4} + j, rstd * (g - mg - (load<f32>(p + j) - mean) * rstd * mgx));
+    for (let j = 0; j < ${d * 4}; j += ${v.step}) {
+      const g = ${v.mul(v.load("q + j"), v.load(`${at(gamma)} + j`))};
+      ${v.store(`${at(node)} + r * ${d * 4} + j`, v.mul(v.splat("rstd"), v.sub(v.sub("g", v.splat("mg")), v.mul(v.mul(v.sub(v.load("p + j"), v.splat("mean")), v.splat("rstd")), v.splat("mgx")))))}
     }
   }`;
     },
@@ -361,12 +364,14 @@ export const sequenceOps: Record<SequenceOp, KernelOp> = {
     },
     kernel({ node, ins: [x, gy], at }) {
       const d = last(x.shape);
+      const v = lanesFor(d);
+      const term = v.mul(v.mul(v.load(`${at(gy)} + r * ${d * 4} + j`), v.sub(v.load("p + j"), v.splat("mean"))), v.splat("rstd"));
       return `memory.fill(${at(node)}, 0, ${d * 4});
   for (let r = 0; r < ${lead(x.shape)}; r++) {
     const p = ${at(x)} + r * ${d * 4};
     ${rowStatsAS("p", d, node.attrs.eps ?? 1e-5)}
-    for (let j = 0; j < ${d * 4}; j += 4) {
-      store<f32>(${at(node)} + j, load<f32>(${at(node)} + j) + load<f32>(${at(gy)} + r * ${d * 4} + j) * (load<f32>(p + j) - mean) * rstd);
+    for (let j = 0; j < ${d * 4}; j += ${v.step}) {
+      ${v.store(`${at(node)} + j`, v.add(v.load(`${at(node)} + j`), term))}
     }
   }`;
     },
