@@ -5,8 +5,8 @@
 // median rate. A step slower than a second (TF.js cpu on W3, ~10 s) is timed
 // over a fixed number of steps instead.
 
-/** One row of the benchmark table: a workload of PEERS.md, or a GEMM kernel / the SIMD peak loop. */
-export type Row = "W2" | "W3" | "W4" | "peak" | "gemm_nn" | "gemm_nt" | "gemm_tn";
+/** One row of the benchmark table: a workload of PEERS.md (W3i: W3's forward pass only), or a GEMM kernel / the SIMD peak loop. */
+export type Row = "W2" | "W3" | "W3i" | "W4" | "peak" | "gemm_nn" | "gemm_nt" | "gemm_tn";
 
 export interface Task {
   /** The work of one step in the row's unit: samples, target tokens or GFLOP. */

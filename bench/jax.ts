@@ -2,7 +2,8 @@
 // Node 20 has no global Worker for its thread pool). Each workload of PEERS.md
 // is a loss function of a parameter tree; one jit-compiled function computes
 // its value and gradient and applies the optimizer, so a training step is one
-// call. W3's convolutions are im2col + matmul, the faster of the two ways
+// call; W3i, W3's forward pass alone, is one jit-compiled call as well. W3's
+// convolutions are im2col + matmul, the faster of the two ways
 // PEERS.md tried (jax-js's own lax.conv trained at 45 samples/s). Arrays are
 // reference-counted: every use of an array but its last takes `.ref`.
 
@@ -132,18 +133,19 @@ const crossEntropy = (logits: Arr, labels: Arr) => {
     .mul(-1 / n);
 };
 
-/** One batch of images [b, ...shape] (NCHW with one channel is NHWC) and one-hot labels [b, 10]. */
+const { batch: IMAGE_BATCH, pixels: PIXELS, classes: CLASSES } = W2; // W3's are the same
+
+/** The images of samples [start, start + IMAGE_BATCH) as [IMAGE_BATCH, ...shape] (NCHW with one channel is NHWC); a copy (slice), as np.array may hold on to the array it is given. */
+const imageRows = (data: ImageData, start: number, shape: number[]) =>
+  np.array(data.images.slice(start * PIXELS, (start + IMAGE_BATCH) * PIXELS), { shape: [IMAGE_BATCH, ...shape] });
+
+/** One batch of images [b, ...shape] and one-hot labels [b, 10]. */
 function imageBatches(data: ImageData, shape: number[]): () => Arr[] {
-  const { batch, pixels, classes } = W2; // W3's are the same
-  const oneHot = oneHotRows(data.labels, classes);
-  const nextStart = batchCursor(data.count, batch);
+  const oneHot = oneHotRows(data.labels, CLASSES);
+  const nextStart = batchCursor(data.count, IMAGE_BATCH);
   return () => {
     const start = nextStart();
-    // copies (slice), as np.array may hold on to the array it is given
-    return [
-      np.array(data.images.slice(start * pixels, (start + batch) * pixels), { shape: [batch, ...shape] }),
-      np.array(oneHot.slice(start * classes, (start + batch) * classes), { shape: [batch, classes] }),
-    ];
+    return [imageRows(data, start, shape), np.array(oneHot.slice(start * CLASSES, (start + IMAGE_BATCH) * CLASSES), { shape: [IMAGE_BATCH, CLASSES] })];
   };
 }
 
@@ -177,27 +179,57 @@ function maxPool(x: Arr): Arr {
   return x.reshape([b, h / 2, 2, w / 2, 2, c]).max([2, 4]);
 }
 
-/** W3: conv 16 -> pool -> conv 32 -> pool -> flatten 1568 -> dense 128 relu -> dense 10, SGD with momentum. */
-function w3Trainer(data: ImageData): Task {
+type W3Params = { conv1: Dense; conv2: Dense; hidden: Dense; out: Dense };
+const W3_FLAT = (W3.side / 4) ** 2 * W3.filters[1]; // 1568
+const W3_IMAGE = [W3.side, W3.side, 1]; // NHWC
+
+function w3Params(): W3Params {
   const uniform = uniformSource(1);
   const [f1, f2] = W3.filters;
-  const flat = (W3.side / 4) ** 2 * f2;
-  type Params = { conv1: Dense; conv2: Dense; hidden: Dense; out: Dense };
-  return trainer<Params>({
-    params: {
-      conv1: denseParams(9, f1, uniform), // kernels as [9c, f] matrices, Glorot over that shape
-      conv2: denseParams(9 * f1, f2, uniform),
-      hidden: denseParams(flat, W3.hidden, uniform),
-      out: denseParams(W3.hidden, W3.classes, uniform),
-    },
+  return {
+    conv1: denseParams(9, f1, uniform), // kernels as [9c, f] matrices, Glorot over that shape
+    conv2: denseParams(9 * f1, f2, uniform),
+    hidden: denseParams(W3_FLAT, W3.hidden, uniform),
+    out: denseParams(W3.hidden, W3.classes, uniform),
+  };
+}
+
+/** W3's forward pass: images [b, 28, 28, 1] -> conv 16 -> pool -> conv 32 -> pool -> flatten 1568 -> dense 128 relu -> logits [b, 10]. */
+function w3Logits(p: W3Params, x: Arr): Arr {
+  const features = maxPool(convRelu(maxPool(convRelu(x, p.conv1)), p.conv2)).reshape([W3.batch, W3_FLAT]);
+  return dense(nn.relu(dense(features, p.hidden)), p.out);
+}
+
+/** W3: the forward pass, softmax cross-entropy, SGD with momentum. */
+function w3Trainer(data: ImageData): Task {
+  return trainer<W3Params>({
+    params: w3Params(),
     optimizer: momentum(W3.lr, W3.momentum),
-    loss: (p, x, labels) => {
-      const features = maxPool(convRelu(maxPool(convRelu(x, p.conv1)), p.conv2)).reshape([W3.batch, flat]);
-      return crossEntropy(dense(nn.relu(dense(features, p.hidden)), p.out), labels);
-    },
-    inputs: imageBatches(data, [W3.side, W3.side, 1]),
+    loss: (p, x, labels) => crossEntropy(w3Logits(p, x), labels),
+    inputs: imageBatches(data, W3_IMAGE),
     work: W3.batch,
   });
+}
+
+/**
+ * W3i: W3's forward pass alone, jit-compiled, on the next batch of images.
+ * Each step reads the logits back, which runs it (jax-js is lazy), as nnc's
+ * predict copies them out. A call consumes its arguments: the parameters go
+ * in with one more reference each.
+ */
+function w3Predictor(data: ImageData): Task {
+  const params = w3Params();
+  const forward = jit(w3Logits);
+  const nextStart = batchCursor(data.count, W3.batch);
+  return {
+    work: W3.batch,
+    step: () => forward(tree.ref(params), imageRows(data, nextStart(), W3_IMAGE)).dataSync(),
+    sync() {},
+    dispose() {
+      tree.dispose(params);
+      forward.dispose();
+    },
+  };
 }
 
 const { length: LENGTH, vocab: VOCAB, d: D, heads: HEADS } = W4;
@@ -314,6 +346,7 @@ export const jaxContender: Contender<BenchData> = {
   tasks: {
     W2: (data) => w2Trainer(data.images),
     W3: (data) => w3Trainer(data.images),
+    W3i: (data) => w3Predictor(data.images),
     W4: (data) => w4Trainer(data.sequences),
     gemm_nn: gemmTask,
   },

@@ -1,7 +1,8 @@
 // The TensorFlow.js peers of the benchmarks: its wasm backend (XNNPACK, SIMD,
 // one thread: Node has no threads for it) and its pure-JS cpu backend, on the
-// workloads of PEERS.md (W2 MLP and W3 CNN with tfjs-layers, W4 Transformer
-// with tfjs-core ops) and on one 1024^3 matMul. Timed by bench/harness.ts
+// workloads of PEERS.md (W2 MLP and W3 CNN with tfjs-layers, training and,
+// for W3, inference; W4 Transformer with tfjs-core ops) and on one 1024^3
+// matMul. Timed by bench/harness.ts
 // beside nnc on the same data.
 
 import { createRequire } from "node:module";
@@ -48,12 +49,12 @@ async function useBackend(backend: Backend): Promise<void> {
 }
 
 /** W2 or W3 as a tfjs-layers model; its output is logits [batch, 10] (softmax is in the loss). */
-function buildModel(workload: "W2" | "W3"): { model: tfl.Sequential; optimizer: tf.Optimizer; inputShape: number[] } {
+function buildModel(workload: "W2" | "W3"): { model: tfl.Sequential; inputShape: number[] } {
   if (workload === "W2") {
     const model = tfl.sequential({
       layers: [tfl.layers.dense({ inputShape: [W2.pixels], units: W2.hidden, activation: "relu" }), tfl.layers.dense({ units: W2.classes })],
     });
-    return { model, optimizer: tf.train.sgd(W2.lr), inputShape: [W2.pixels] };
+    return { model, inputShape: [W2.pixels] };
   }
   // NHWC [b, 28, 28, 1] -> [b, 28, 28, 16] -> [b, 14, 14, 16] -> [b, 14, 14, 32] -> [b, 7, 7, 32] -> [b, 1568] -> 128 -> 10
   const conv = (filters: number, first: boolean) =>
@@ -69,25 +70,30 @@ function buildModel(workload: "W2" | "W3"): { model: tfl.Sequential; optimizer: 
       tfl.layers.dense({ units: W3.classes }),
     ],
   });
-  return { model, optimizer: tf.train.momentum(W3.lr, W3.momentum), inputShape: [W3.side, W3.side, 1] };
+  return { model, inputShape: [W3.side, W3.side, 1] };
 }
+
+const IMAGE_BATCH = W2.batch; // = W3.batch
+
+/** Images [start, start + IMAGE_BATCH) as [IMAGE_BATCH, ...inputShape]: NCHW [b, 1, 28, 28] and NHWC [b, 28, 28, 1] are the same bytes, so they go in unchanged. */
+const imageBatch = (data: ImageData, start: number, inputShape: number[]) =>
+  tf.tensor(data.images.subarray(start * W2.pixels, (start + IMAGE_BATCH) * W2.pixels), [IMAGE_BATCH, ...inputShape]);
 
 /** W2 / W3: one SGD step per batch of images. */
 function imageTrainer(workload: "W2" | "W3", data: ImageData): Task {
-  const batch = W2.batch; // = W3.batch
   const classes = W2.classes;
   const oneHot = oneHotRows(data.labels, classes); // [count, 10], made once
-  const { model, optimizer, inputShape } = buildModel(workload);
+  const { model, inputShape } = buildModel(workload);
+  const optimizer = workload === "W2" ? tf.train.sgd(W2.lr) : tf.train.momentum(W3.lr, W3.momentum);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const nextStart = batchCursor(data.count, batch);
+  const nextStart = batchCursor(data.count, IMAGE_BATCH);
   return {
-    work: batch,
-    // NCHW [b, 1, 28, 28] and NHWC [b, 28, 28, 1] are the same bytes, so the images go in unchanged.
+    work: IMAGE_BATCH,
     step() {
       const start = nextStart();
       tf.tidy(() => {
-        const x = tf.tensor(data.images.subarray(start * W2.pixels, (start + batch) * W2.pixels), [batch, ...inputShape]);
-        const y = tf.tensor2d(oneHot.subarray(start * classes, (start + batch) * classes), [batch, classes]);
+        const x = imageBatch(data, start, inputShape);
+        const y = tf.tensor2d(oneHot.subarray(start * classes, (start + IMAGE_BATCH) * classes), [IMAGE_BATCH, classes]);
         optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, false, vars);
       });
     },
@@ -97,6 +103,22 @@ function imageTrainer(workload: "W2" | "W3", data: ImageData): Task {
       model.dispose();
       optimizer.dispose();
     },
+  };
+}
+
+/**
+ * W3i: W3's forward pass on a batch of images, its logits read back each step
+ * (nnc's predict copies them out too). model.apply, as the training step calls
+ * it: model.predict would split the batch into batches of 32 unless told otherwise.
+ */
+function imagePredictor(data: ImageData): Task {
+  const { model, inputShape } = buildModel("W3");
+  const nextStart = batchCursor(data.count, IMAGE_BATCH);
+  return {
+    work: IMAGE_BATCH,
+    step: () => tf.tidy(() => (model.apply(imageBatch(data, nextStart(), inputShape)) as tf.Tensor).dataSync()),
+    sync() {},
+    dispose: () => model.dispose(),
   };
 }
 
@@ -200,6 +222,7 @@ export function tfjsContender(backend: Backend): Contender<BenchData> {
     tasks: {
       W2: (data) => imageTrainer("W2", data.images),
       W3: (data) => imageTrainer("W3", data.images),
+      W3i: (data) => imagePredictor(data.images),
       W4: (data) => transformerTrainer(backend, data.sequences),
       gemm_nn: gemmTask,
     },

@@ -1,9 +1,11 @@
 // The benchmark table: nnc against its peers (jax-js, TF.js wasm, TF.js cpu)
 // on the workloads of PEERS.md, in one run on the same data, with nnc's ratio
-// to each: W2 (MLP) and W3 (CNN) train on Fashion-MNIST in samples/s, W4
-// (Transformer) on w4.nn's generated sequence reversal in target tokens/s;
-// then the GEMM micro-benchmark (bench/gemm.ts) in GFLOP/s: gemm_nn at 1024^3
-// (the peers: one 1024^3 matmul), gemm_nt, gemm_tn and the SIMD peak loop.
+// to each: W2 (MLP) and W3 (CNN) train on Fashion-MNIST in samples/s, W3i
+// runs W3's forward pass only (inference, logits of batches of 64 images) in
+// samples/s, W4 (Transformer) trains on w4.nn's generated sequence reversal in
+// target tokens/s; then the GEMM micro-benchmark (bench/gemm.ts) in GFLOP/s:
+// gemm_nn at 1024^3 (the peers: one 1024^3 matmul), gemm_nt, gemm_tn and the
+// SIMD peak loop.
 // Every number is the median of --repeats timings of >= --seconds each after
 // a warm-up (bench/harness.ts).
 // Usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--json FILE] [--no-peers | --peers jax-js,...] [--only W2,gemm_nn,...]
@@ -27,6 +29,7 @@ import { type BenchData, batchCursor, type ImageData, type SequenceData, W4 } fr
 const ROWS: Record<Row, { label: string; unit: string }> = {
   W2: { label: "W2 MLP", unit: "samples/s" },
   W3: { label: "W3 CNN", unit: "samples/s" },
+  W3i: { label: "W3 CNN inference", unit: "samples/s" },
   W4: { label: "W4 Transformer", unit: "tokens/s" },
   // the peak loop right before gemm_nn, the row its ratio is taken with
   peak: { label: "SIMD peak loop", unit: "GFLOP/s" },
@@ -73,7 +76,10 @@ async function workloadModel(workload: "W2" | "W3" | "W4"): Promise<Model> {
 }
 
 const models = new Map<Row, Model>();
-for (const workload of ["W2", "W3", "W4"] as const) if (selected.includes(workload)) models.set(workload, await workloadModel(workload));
+// W3i runs W3's model (after W3's training steps when both rows are chosen: the same work either way).
+for (const workload of ["W2", "W3", "W4"] as const) {
+  if (selected.some((row) => row === workload || (row === "W3i" && workload === "W3"))) models.set(workload, await workloadModel(workload));
+}
 
 function readImages(dir: string): ImageData {
   const file = (name: string) => {
@@ -119,12 +125,33 @@ function nncTrainer(model: Model, set: Dataset, workPerSample = 1): Task {
   return { work: batch * workPerSample, step: () => model.trainBatch(set, order, nextStart()), sync() {} };
 }
 
+/**
+ * nnc's forward pass of `model` on the next batch of `set`: Model.predict on
+ * a view of the batch's rows, which copies them in, runs the `predict` export
+ * and copies the outputs out (W3: logits [batch, 10]).
+ */
+function nncPredictor(model: Model, set: Dataset): Task {
+  const batch = model.manifest.batch;
+  const nextStart = batchCursor(set.count, batch);
+  const rows = (start: number): Dataset => ({
+    count: batch,
+    columns: Object.fromEntries(
+      Object.entries(set.columns).map(([name, column]) => {
+        const width = column.length / set.count;
+        return [name, column.subarray(start * width, (start + batch) * width)];
+      }),
+    ),
+  });
+  return { work: batch, step: () => model.predict(rows(nextStart())), sync() {} };
+}
+
 const imageSet = ({ images }: BenchData): Dataset => ({ count: images.count, columns: { image: images.images, label: images.labels } });
 const nnc: Contender<BenchData> = {
   name: "nnc",
   tasks: {
     W2: (d) => nncTrainer(models.get("W2") as Model, imageSet(d)),
     W3: (d) => nncTrainer(models.get("W3") as Model, imageSet(d)),
+    W3i: ({ images }) => nncPredictor(models.get("W3") as Model, { count: images.count, columns: { image: images.images } }), // no labels to copy in
     W4: ({ sequences: { src, tgt_in, tgt_out, count } }) => nncTrainer(models.get("W4") as Model, { count, columns: { src, tgt_in, tgt_out } }, W4.length),
     ...gemmTasks,
   },
@@ -180,7 +207,7 @@ const lines = selected.map((row) => [
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
 const print = (fields: string[]) => console.log(fields.map((f, i) => (i < 2 ? f.padEnd(widths[i]) : f.padStart(widths[i]))).join("  "));
-console.log(`median of ${timing.repeats} x ${timing.seconds} s; W2, W3: batch 64; W4: batch 32, 16 target tokens a sample; one thread each`);
+console.log(`median of ${timing.repeats} x ${timing.seconds} s; W2, W3, W3i: batch 64; W4: batch 32, 16 target tokens a sample; one thread each`);
 print(header);
 for (const line of lines) print(line);
 if (gemmOfPeak !== undefined) console.log(`GEMM nn 1024^3 / peak loop: ${(100 * gemmOfPeak).toFixed(0)}% (issue 5 asks >= ${100 * GEMM_TARGET}%)`);
