@@ -6,8 +6,7 @@
 // for >= 70% of it. Each kernel's result is first checked against a float64
 // reference on a few entries, so that a broken kernel cannot look fast.
 
-import asc from "assemblyscript/asc";
-import { kernels } from "../compiler/kernels.generated.ts";
+import { buildModule } from "../compiler/emit/build.ts";
 import type { Row, Task } from "./harness.ts";
 import { GEMM_GFLOP, GEMM_SIZE as N, uniformSource } from "./workloads.ts";
 
@@ -49,44 +48,9 @@ interface GemmExports {
   [kernel: string]: unknown;
 }
 
-/** The benchmark module, compiled with SIMD at a model's level (see compiler/emit/build.ts). */
+/** The benchmark module, built as a model is (compiler/emit/build.ts). */
 async function compileModule(): Promise<GemmExports> {
-  const files: Record<string, string> = { ...kernels, "bench.ts": source };
-  let binary: Uint8Array | null = null;
-  const errors: string[] = [];
-  const result = await asc.main(
-    [
-      "bench.ts",
-      "--outFile",
-      "bench.wasm",
-      "--optimizeLevel",
-      "2",
-      "--shrinkLevel",
-      "0",
-      "--runtime",
-      "stub",
-      "--noAssert",
-      "--enable",
-      "simd",
-      "--use",
-      "abort=",
-      "--memoryBase",
-      String(3 * MATRIX_BYTES),
-      "--initialMemory",
-      String((3 * MATRIX_BYTES) / 65536 + 1),
-      "--noColors",
-    ],
-    {
-      readFile: (name) => files[name] ?? null,
-      writeFile: (name, contents) => {
-        if (name === "bench.wasm") binary = contents as Uint8Array;
-      },
-      listFiles: () => [],
-      stdout: { write: () => true } as never,
-      stderr: { write: (s: string | Uint8Array) => errors.push(String(s)) > 0 } as never,
-    },
-  );
-  if (result.error || !binary) throw new Error(`the GEMM benchmark module does not compile: ${errors.join("")} ${result.error?.message ?? ""}`);
+  const binary = (await buildModule(source, 3 * MATRIX_BYTES)) as Uint8Array<ArrayBuffer>;
   const { instance } = await WebAssembly.instantiate(binary);
   return instance.exports as unknown as GemmExports;
 }

@@ -49,7 +49,7 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
         const a0 = ak + <usize>(i * ars * 4);
         panel_rows(a0, a0 + <usize>(ars * 4), c + <usize>((i * N + j) * 4), N, kc, acs, more);
       }
-      if (i < M) panel_row(ak + <usize>(i * ars * 4), c + <usize>((i * N + j) * 4), kc, acs, more);
+      if (i < M) row16(ak + <usize>(i * ars * 4), PANEL, 64, c + <usize>((i * N + j) * 4), kc, acs, more);
     }
   }
   if (j < N) for (let i = 0; i < M; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), j, N, K, acs, acc);
@@ -94,50 +94,32 @@ function panel_rows(a0: usize, a1: usize, p: usize, N: i32, kc: i32, acs: i32, a
   v128.store(q, y3, 48);
 }
 
-/** One row of C, 16 columns, over kc rows of the panel. */
+/** C[i][j..j+16] (+)= sum over k of A[i, k] B[k][j..j+16], the rows of B `stride` bytes apart from bj: four accumulators. */
 @inline
-function panel_row(ai: usize, p: usize, kc: i32, acs: i32, acc: bool): void {
-  let c0 = acc ? v128.load(p) : f32x4.splat(0);
-  let c1 = acc ? v128.load(p, 16) : f32x4.splat(0);
-  let c2 = acc ? v128.load(p, 32) : f32x4.splat(0);
-  let c3 = acc ? v128.load(p, 48) : f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
+function row16(ai: usize, bj: usize, stride: i32, cj: usize, K: i32, acs: i32, acc: bool): void {
+  let c0 = acc ? v128.load(cj) : f32x4.splat(0);
+  let c1 = acc ? v128.load(cj, 16) : f32x4.splat(0);
+  let c2 = acc ? v128.load(cj, 32) : f32x4.splat(0);
+  let c3 = acc ? v128.load(cj, 48) : f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
     const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
-    const bk = PANEL + <usize>(k * 64);
+    const bk = bj + <usize>(k * stride);
     c0 = madd(aik, v128.load(bk), c0);
     c1 = madd(aik, v128.load(bk, 16), c1);
     c2 = madd(aik, v128.load(bk, 32), c2);
     c3 = madd(aik, v128.load(bk, 48), c3);
   }
-  v128.store(p, c0);
-  v128.store(p, c1, 16);
-  v128.store(p, c2, 32);
-  v128.store(p, c3, 48);
+  v128.store(cj, c0);
+  v128.store(cj, c1, 16);
+  v128.store(cj, c2, 32);
+  v128.store(cj, c3, 48);
 }
 
 /** One row of C from column j0: 16 columns at a time in four accumulators, then 4, then one. */
 @inline
 function gemm_row(ai: usize, b: usize, ci: usize, j0: i32, N: i32, K: i32, acs: i32, acc: bool): void {
   let j = j0;
-  for (; j + 16 <= N; j += 16) {
-    const cj = ci + <usize>(j * 4);
-    let c0 = acc ? v128.load(cj) : f32x4.splat(0);
-    let c1 = acc ? v128.load(cj, 16) : f32x4.splat(0);
-    let c2 = acc ? v128.load(cj, 32) : f32x4.splat(0);
-    let c3 = acc ? v128.load(cj, 48) : f32x4.splat(0);
-    for (let k = 0; k < K; k++) {
-      const aik = v128.load32_splat(ai + <usize>(k * acs * 4));
-      const bk = b + <usize>((k * N + j) * 4);
-      c0 = madd(aik, v128.load(bk), c0);
-      c1 = madd(aik, v128.load(bk, 16), c1);
-      c2 = madd(aik, v128.load(bk, 32), c2);
-      c3 = madd(aik, v128.load(bk, 48), c3);
-    }
-    v128.store(cj, c0);
-    v128.store(cj, c1, 16);
-    v128.store(cj, c2, 32);
-    v128.store(cj, c3, 48);
-  }
+  for (; j + 16 <= N; j += 16) row16(ai, b + <usize>(j * 4), N * 4, ci + <usize>(j * 4), K, acs, acc);
   for (; j + 4 <= N; j += 4) {
     let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
     for (let k = 0; k < K; k++) {

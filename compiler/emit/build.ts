@@ -1,6 +1,7 @@
 // Build: AssemblyScript source -> .wasm with the AssemblyScript compiler API,
 // entirely in memory. Binaryen (inside asc) optimises at -O2 with SIMD on;
 // a transform stores the manifest as a custom section before optimisation.
+// buildModule also serves modules that are not models (bench/gemm.ts).
 
 import asc from "assemblyscript/asc";
 import { MANIFEST_SECTION, type Manifest } from "../../src/runtime/manifest.ts";
@@ -14,9 +15,18 @@ export interface BuildOptions {
 }
 
 export async function buildWasm(source: string, manifest: Manifest, options: BuildOptions = {}): Promise<Uint8Array> {
-  const files: Record<string, string> = { ...kernels, "model.ts": source };
-  const pages = Math.ceil(manifest.memoryBytes / 65536) + 1;
   const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+  const section = (module: { addCustomSection(name: string, data: Uint8Array): void }) => module.addCustomSection(MANIFEST_SECTION, manifestBytes);
+  return buildModule(source, manifest.memoryBytes, options, section);
+}
+
+/**
+ * AssemblyScript `source` (with the kernels of runtime-wasm/ beside it) to a
+ * .wasm whose static data starts at `memoryBase`, in memory; `afterCompile`
+ * may change the module before Binaryen optimises it.
+ */
+export async function buildModule(source: string, memoryBase: number, options: BuildOptions = {}, afterCompile?: (module: never) => void): Promise<Uint8Array> {
+  const files: Record<string, string> = { ...kernels, "model.ts": source };
   let binary: Uint8Array | null = null;
   const errors: string[] = [];
   const result = await asc.main(
@@ -36,9 +46,9 @@ export async function buildWasm(source: string, manifest: Manifest, options: Bui
       "--use",
       "abort=",
       "--memoryBase",
-      String(manifest.memoryBytes),
+      String(memoryBase),
       "--initialMemory",
-      String(pages),
+      String(Math.ceil(memoryBase / 65536) + 1),
       "--noColors",
     ],
     {
@@ -49,9 +59,7 @@ export async function buildWasm(source: string, manifest: Manifest, options: Bui
       listFiles: () => [],
       stdout: { write: () => true } as never,
       stderr: { write: (s: string | Uint8Array) => errors.push(String(s)) > 0 } as never,
-      transforms: [
-        { afterCompile: (module: { addCustomSection(name: string, data: Uint8Array): void }) => module.addCustomSection(MANIFEST_SECTION, manifestBytes) },
-      ] as never,
+      transforms: (afterCompile ? [{ afterCompile }] : []) as never,
     },
   );
   if (result.error || !binary) throw new Error(`internal: AssemblyScript failed on generated code:\n${errors.join("")}\n${result.error?.message ?? ""}`);
