@@ -378,8 +378,38 @@ function planeLoop(planes: number, g: Window, body: string, input: number): stri
   }`;
 }
 
+/**
+ * 2x2 max-pooling with stride 2, four outputs at a time: the larger of each
+ * two rows, then of each pair of columns (even and odd lanes gathered by
+ * shuffles). The maximum of four values does not depend on the order they
+ * are compared in, so the result is the scalar loop's.
+ */
+function maxPool2x2(g: Window, planes: number, input: number, output: number): string {
+  const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+  const odd = even.map((lane) => lane + 4);
+  return `for (let plane = 0; plane < ${planes}; plane++) {
+    const xp = ${input} + plane * ${g.H * g.W * 4};
+    const op = ${output} + plane * ${g.HO * g.WO * 4};
+    for (let oy = 0; oy < ${g.HO}; oy++) {
+      const r0 = xp + oy * ${2 * g.W * 4};
+      const r1 = r0 + ${g.W * 4};
+      let ox = 0;
+      for (; ox + 4 <= ${g.WO}; ox += 4) {
+        const a = f32x4.max(v128.load(r0 + ox * 8), v128.load(r1 + ox * 8));
+        const b = f32x4.max(v128.load(r0 + ox * 8, 16), v128.load(r1 + ox * 8, 16));
+        v128.store(op + (oy * ${g.WO} + ox) * 4, f32x4.max(i8x16.shuffle(a, b, ${even.join(", ")}), i8x16.shuffle(a, b, ${odd.join(", ")})));
+      }
+      for (; ox < ${g.WO}; ox++) {
+        const top = max(load<f32>(r0 + ox * 8), load<f32>(r0 + ox * 8 + 4));
+        store<f32>(op + (oy * ${g.WO} + ox) * 4, max(top, max(load<f32>(r1 + ox * 8), load<f32>(r1 + ox * 8 + 4))));
+      }
+    }
+  }`;
+}
+
 function poolKernel({ node, ins: [x], at }: Parameters<KernelOp["kernel"]>[0], kind: "max" | "mean"): string {
   const g = poolWindow(x.shape, node.attrs);
+  if (kind === "max" && g.KH === 2 && g.KW === 2 && g.S === 2) return maxPool2x2(g, x.shape[0] * g.C, at(x), at(node));
   const combine = kind === "max" ? "acc = max(acc, v);" : "acc += v;";
   const result = kind === "max" ? "acc" : `acc * <f32>${1 / (g.KH * g.KW)}`;
   return planeLoop(
