@@ -250,6 +250,7 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
     },
     kernel({ node, ins: [x, gy], at }) {
       const g = poolWindow(x.shape, node.attrs);
+      if (g.KH === 2 && g.KW === 2 && g.S === 2) return maxPoolGrad2x2(g, x.shape[0] * g.C, at(x), at(gy), at(node));
       return `memory.fill(${at(node)}, 0, ${size(node.shape) * 4});
   ${planeLoop(
     x.shape[0] * g.C,
@@ -402,6 +403,65 @@ function maxPool2x2(g: Window, planes: number, input: number, output: number): s
       for (; ox < ${g.WO}; ox++) {
         const top = max(load<f32>(r0 + ox * 8), load<f32>(r0 + ox * 8 + 4));
         store<f32>(op + (oy * ${g.WO} + ox) * 4, max(top, max(load<f32>(r1 + ox * 8), load<f32>(r1 + ox * 8 + 4))));
+      }
+    }
+  }`;
+}
+
+/**
+ * The gradient of 2x2 max-pooling with stride 2, four windows at a time: each
+ * window's gradient goes to its first largest element (in row order, as the
+ * scalar loop finds it), and 0 + g is stored as the scalar loop's sum is.
+ */
+function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, output: number): string {
+  const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+  const odd = even.map((lane) => lane + 4);
+  const low = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
+  const high = low.map((lane) => lane + 8);
+  const spread = (row: string, left: string, right: string) =>
+    `v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${low.join(", ")})));
+        v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${high.join(", ")})), 16);`;
+  return `memory.fill(${output}, 0, ${planes * g.H * g.W * 4});
+  for (let plane = 0; plane < ${planes}; plane++) {
+    const zero = f32x4.splat(0);
+    const xp = ${input} + plane * ${g.H * g.W * 4};
+    const dp = ${output} + plane * ${g.H * g.W * 4};
+    const gp = ${gy} + plane * ${g.HO * g.WO * 4};
+    for (let oy = 0; oy < ${g.HO}; oy++) {
+      const r0 = xp + oy * ${2 * g.W * 4};
+      const r1 = r0 + ${g.W * 4};
+      const d0 = dp + oy * ${2 * g.W * 4};
+      const d1 = d0 + ${g.W * 4};
+      let ox = 0;
+      for (; ox + 4 <= ${g.WO}; ox += 4) {
+        const a = v128.load(r0 + ox * 8);
+        const b = v128.load(r0 + ox * 8, 16);
+        const c = v128.load(r1 + ox * 8);
+        const d = v128.load(r1 + ox * 8, 16);
+        const x00 = i8x16.shuffle(a, b, ${even.join(", ")});
+        const x01 = i8x16.shuffle(a, b, ${odd.join(", ")});
+        const x10 = i8x16.shuffle(c, d, ${even.join(", ")});
+        const x11 = i8x16.shuffle(c, d, ${odd.join(", ")});
+        const top = f32x4.max(f32x4.max(x00, x01), f32x4.max(x10, x11));
+        const m00 = f32x4.eq(x00, top);
+        const m01 = v128.andnot(f32x4.eq(x01, top), m00);
+        const m10 = v128.andnot(f32x4.eq(x10, top), v128.or(m00, m01));
+        const m11 = v128.andnot(f32x4.eq(x11, top), v128.or(v128.or(m00, m01), m10));
+        const gv = v128.load(gp + (oy * ${g.WO} + ox) * 4);
+        const g00 = v128.and(gv, m00);
+        const g01 = v128.and(gv, m01);
+        const g10 = v128.and(gv, m10);
+        const g11 = v128.and(gv, m11);
+        ${spread("d0", "g00", "g01")}
+        ${spread("d1", "g10", "g11")}
+      }
+      for (; ox < ${g.WO}; ox++) {
+        let best = r0 + ox * 8;
+        if (load<f32>(r0 + ox * 8 + 4) > load<f32>(best)) best = r0 + ox * 8 + 4;
+        if (load<f32>(r1 + ox * 8) > load<f32>(best)) best = r1 + ox * 8;
+        if (load<f32>(r1 + ox * 8 + 4) > load<f32>(best)) best = r1 + ox * 8 + 4;
+        const at = dp + (best - xp);
+        store<f32>(at, load<f32>(at) + load<f32>(gp + (oy * ${g.WO} + ox) * 4));
       }
     }
   }`;
