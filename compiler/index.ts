@@ -12,7 +12,7 @@ import type { Manifest } from "../src/runtime/manifest.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { elaborate, type Overrides } from "./elaborate.ts";
 import { emitModule } from "./emit/assemblyscript.ts";
-import { type BuildOptions, buildWasm } from "./emit/build.ts";
+import { type BuildOptions, buildWasm, MAX_THREADS } from "./emit/build.ts";
 import { fuse } from "./emit/fusion.ts";
 import { manifestOf } from "./emit/manifest.ts";
 import { layout } from "./emit/memory.ts";
@@ -96,8 +96,11 @@ export async function compile(
   if (!result.ok) return result;
   const graph = result.graph;
   const fusion = fuse(graph, options.fuse ?? true);
-  const mem = layout(graph, fusion);
-  const manifest = await manifestOf(graph, mem);
-  const source = emitModule(graph, mem, fusion);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+    throw new RangeError(`threads: a whole number from 1 to ${MAX_THREADS}, not ${threads}`);
+  const mem = layout(graph, fusion, threads);
+  const manifest = await manifestOf(graph, mem, threads);
+  const source = emitModule(graph, mem, fusion, threads);
   return { ok: true, compiled: { graph, manifest, source, wasm: await buildWasm(source, manifest, options) } };
 }

@@ -3,26 +3,25 @@
 // col is [C * KH * KW, HO * WO], so that conv = W[F, C*KH*KW] x col.
 // Zero padding: pt/pl rows/columns before the image (the rest follow from HO, WO).
 
-/** col[(c * KH + i) * KW + j, oy * WO + ox] = x[c, oy * S + i - pt, ox * S + j - pl], 0 outside. */
+/** col[(c * KH + i) * KW + j, oy * WO + ox] = x[c, oy * S + i - pt, ox * S + j - pl], 0 outside; only rows [r0, r1) when r1 is given. */
 @inline
-export function im2col(x: usize, col: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32): void {
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < KH; i++) {
-      for (let j = 0; j < KW; j++) {
-        const row = col + <usize>(((c * KH + i) * KW + j) * HO * WO * 4);
-        for (let oy = 0; oy < HO; oy++) {
-          const y = oy * S + i - pt;
-          const dst = row + <usize>(oy * WO * 4);
-          if (y < 0 || y >= H) {
-            memory.fill(dst, 0, <usize>(WO * 4));
-            continue;
-          }
-          const src = x + <usize>((c * H + y) * W * 4);
-          for (let ox = 0; ox < WO; ox++) {
-            const xx = ox * S + j - pl;
-            store<f32>(dst + <usize>(ox * 4), xx >= 0 && xx < W ? load<f32>(src + <usize>(xx * 4)) : 0);
-          }
-        }
+export function im2col(x: usize, col: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32, r0: i32 = 0, r1: i32 = -1): void {
+  for (let r = r0, end = r1 < 0 ? C * KH * KW : r1; r < end; r++) {
+    const c = r / (KH * KW);
+    const i = (r / KW) % KH;
+    const j = r % KW;
+    const row = col + <usize>(r * HO * WO * 4);
+    for (let oy = 0; oy < HO; oy++) {
+      const y = oy * S + i - pt;
+      const dst = row + <usize>(oy * WO * 4);
+      if (y < 0 || y >= H) {
+        memory.fill(dst, 0, <usize>(WO * 4));
+        continue;
+      }
+      const src = x + <usize>((c * H + y) * W * 4);
+      for (let ox = 0; ox < WO; ox++) {
+        const xx = ox * S + j - pl;
+        store<f32>(dst + <usize>(ox * 4), xx >= 0 && xx < W ? load<f32>(src + <usize>(xx * 4)) : 0);
       }
     }
   }

@@ -2,7 +2,14 @@
 // All functions are @inline: the emitted model calls them with constant
 // shapes and addresses, so after inlining every loop has constant bounds.
 // The order of every sum is fixed by the shapes alone, so results are the
-// same, bit for bit, in every runtime.
+// same, bit for bit, in every runtime. With `split`, the threads of a phase
+// share the product (by whole panels of columns, else by pairs of rows):
+// every output is still computed by the same operations.
+
+import { from, thread, threads, to } from "./threads";
+
+/** The most threads a module may run, each with its own panel (MAX_THREADS in compiler/emit/build.ts). */
+export const MAX_THREADS = 16;
 
 /**
  * acc + x * y, lane by lane. In the default build, a multiply then an add,
@@ -19,45 +26,52 @@ function madd(x: v128, y: v128, acc: v128): v128 {
 // A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
 // With acc the product is added to C, else it replaces it.
 // For each block of 16 columns and KC rows of k, B's block is first copied
-// into a contiguous panel (rows of B lie N floats apart: read straight down,
+// into a contiguous panel, one per thread (rows of B lie N floats apart: read straight down,
 // they thrash the cache when N is a large power of two); then rows of C go two
 // at a time over it (eight f32x4 accumulators, each load of the panel serving
 // both rows), what is left row by row. Every output sums over k in ascending
 // order whichever path computes it, and a block of k continues the sum the
 // block before stored in C: the same result, bit for bit, as one pass.
 const KC = 256;
-const PANEL: usize = memory.data(KC * 64, 16);
+const PANELS: usize = memory.data(KC * 64 * MAX_THREADS, 16);
 
 @inline
-function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool): void {
-  let j = 0;
-  for (; j + 16 <= N; j += 16) {
+function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool, split: bool): void {
+  // this thread's columns [j0, j1) and rows [i0, i1)
+  const byColumns = !split || N >> 4 >= threads;
+  const j0 = split && byColumns ? from(N, 16) : 0;
+  const j1 = split && byColumns ? to(N, 16) : N;
+  const i0 = split && !byColumns ? from(M, 2) : 0;
+  const i1 = split && !byColumns ? to(M, 2) : M;
+  const panel = PANELS + <usize>(thread * KC * 64);
+  let j = j0;
+  for (; j + 16 <= j1; j += 16) {
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = min(KC, K - k0);
       const more = acc || k0 > 0;
       for (let k = 0; k < kc; k++) {
-        const from = b + <usize>(((k0 + k) * N + j) * 4);
-        const to = PANEL + <usize>(k * 64);
-        v128.store(to, v128.load(from));
-        v128.store(to, v128.load(from, 16), 16);
-        v128.store(to, v128.load(from, 32), 32);
-        v128.store(to, v128.load(from, 48), 48);
+        const source = b + <usize>(((k0 + k) * N + j) * 4);
+        const into = panel + <usize>(k * 64);
+        v128.store(into, v128.load(source));
+        v128.store(into, v128.load(source, 16), 16);
+        v128.store(into, v128.load(source, 32), 32);
+        v128.store(into, v128.load(source, 48), 48);
       }
       const ak = a + <usize>(k0 * acs * 4);
-      let i = 0;
-      for (; i + 2 <= M; i += 2) {
+      let i = i0;
+      for (; i + 2 <= i1; i += 2) {
         const a0 = ak + <usize>(i * ars * 4);
-        panel_rows(a0, a0 + <usize>(ars * 4), c + <usize>((i * N + j) * 4), N, kc, acs, more);
+        panel_rows(a0, a0 + <usize>(ars * 4), panel, c + <usize>((i * N + j) * 4), N, kc, acs, more);
       }
-      if (i < M) row16(ak + <usize>(i * ars * 4), PANEL, 64, c + <usize>((i * N + j) * 4), kc, acs, more);
+      if (i < i1) row16(ak + <usize>(i * ars * 4), panel, 64, c + <usize>((i * N + j) * 4), kc, acs, more);
     }
   }
-  if (j < N) for (let i = 0; i < M; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), j, N, K, acs, acc);
+  if (j < j1) for (let i = i0; i < i1; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), j, N, K, acs, acc);
 }
 
 /** Two rows of C, 16 columns, over kc rows of the panel: C[0..2][0..16] (+)= A rows x panel. */
 @inline
-function panel_rows(a0: usize, a1: usize, p: usize, N: i32, kc: i32, acs: i32, acc: bool): void {
+function panel_rows(a0: usize, a1: usize, panel: usize, p: usize, N: i32, kc: i32, acs: i32, acc: bool): void {
   const q = p + <usize>(N * 4);
   let x0 = acc ? v128.load(p) : f32x4.splat(0);
   let x1 = acc ? v128.load(p, 16) : f32x4.splat(0);
@@ -70,7 +84,7 @@ function panel_rows(a0: usize, a1: usize, p: usize, N: i32, kc: i32, acs: i32, a
   for (let k = 0; k < kc; k++) {
     const u = v128.load32_splat(a0 + <usize>(k * acs * 4));
     const v = v128.load32_splat(a1 + <usize>(k * acs * 4));
-    const bk = PANEL + <usize>(k * 64);
+    const bk = panel + <usize>(k * 64);
     const b0 = v128.load(bk);
     x0 = madd(u, b0, x0);
     y0 = madd(v, b0, y0);
@@ -136,24 +150,29 @@ function gemm_row(ai: usize, b: usize, ci: usize, j0: i32, N: i32, K: i32, acs: 
 
 /** C[M, N] (+)= A[M, K] B[K, N] */
 @inline
-export function gemm_nn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
-  gemm_xn(a, b, c, M, N, K, K, 1, acc);
+export function gemm_nn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false): void {
+  gemm_xn(a, b, c, M, N, K, K, 1, acc, split);
 }
 
 /** C[M, N] (+)= A^T B, A stored [K, M], B [K, N]: weight gradients x^T dy. */
 @inline
-export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
-  gemm_xn(a, b, c, M, N, K, 1, M, acc);
+export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false): void {
+  gemm_xn(a, b, c, M, N, K, 1, M, acc, split);
 }
 
-/** C[M, N] (+)= A B^T, A [M, K], B stored [N, K]: input gradients dy W^T. Dot products along k. */
+/**
+ * C[M, N] (+)= A B^T, A [M, K], B stored [N, K]: input gradients dy W^T.
+ * Dot products along k. Only columns [j0, j1) when j1 is given (j0 a multiple of
+ * four); split, the threads share the rows.
+ */
 @inline
-export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool): void {
-  for (let i = 0; i < M; i++) {
+export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false, j0: i32 = 0, j1: i32 = -1): void {
+  const jn = j1 < 0 ? N : j1;
+  for (let i = split ? from(M, 1) : 0, i1 = split ? to(M, 1) : M; i < i1; i++) {
     const ai = a + <usize>(i * K * 4);
-    let j = 0;
+    let j = j0;
     // four outputs at a time share each load of A's row
-    for (; j + 4 <= N; j += 4) {
+    for (; j + 4 <= jn; j += 4) {
       const b0 = b + <usize>(j * K * 4);
       const b1 = b0 + <usize>(K * 4);
       const b2 = b1 + <usize>(K * 4);
@@ -175,7 +194,7 @@ export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
       dot_tail(ai, b2, c + <usize>((i * N + j + 2) * 4), k, K, s2, acc);
       dot_tail(ai, b3, c + <usize>((i * N + j + 3) * 4), k, K, s3, acc);
     }
-    for (; j < N; j++) {
+    for (; j < jn; j++) {
       const bj = b + <usize>(j * K * 4);
       let sum = f32x4.splat(0);
       let k = 0;

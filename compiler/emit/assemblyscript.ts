@@ -5,7 +5,9 @@
 //   predict(n), forward(n): loss, backward(n), update(), train_step(n): loss
 // where n is the number of real rows in the batch. While the host has
 // checking on, every computed tensor is checked for NaN and infinity right
-// after its kernel.
+// after its kernel. Built for threads, the module also exports `serve`, where
+// the other threads wait for the phases thread 0 orders; each kernel is
+// followed by a barrier (runtime-wasm/threads.ts).
 
 import { computedNodes } from "../ir/build.ts";
 import { type Graph, type Node, size } from "../ir/graph.ts";
@@ -14,7 +16,7 @@ import { optimizerDef } from "../ir/optimizers.ts";
 import { type Fusion, innerOf, type Kernel, pointwise } from "./fusion.ts";
 import { align, type Layout } from "./memory.ts";
 
-export function emitModule(graph: Graph, mem: Layout, fusion: Fusion): string {
+export function emitModule(graph: Graph, mem: Layout, fusion: Fusion, threads = 1): string {
   const at = (node: Node) => {
     if (mem.offsets[node.id] < 0) throw new Error(`internal: %${node.id} was fused away but is read from memory`);
     return mem.offsets[node.id];
@@ -27,11 +29,12 @@ export function emitModule(graph: Graph, mem: Layout, fusion: Fusion): string {
     const row = node.batched ? size(node.shape) / node.shape[0] : 0;
     return `\nif (checking) check_finite(${index}, ${at(node)}, ${node.batched ? `n * ${row}` : size(node.shape)});`;
   };
+  const scratch = `(${mem.scratch} + thread * ${mem.scratchBytes})`;
   const kernels = (list: Kernel[]) =>
     list
       .map((k) => {
-        const body = kernel(k, graph, fusion, at, mem.scratch);
-        return body && body + [k.root, ...k.members].map(check).join("");
+        const body = kernel(k, graph, fusion, at, scratch);
+        return body && `${body}${[k.root, ...k.members].map(check).join("")}\nbarrier();`;
       })
       .filter(Boolean)
       .join("\n\n");
@@ -39,7 +42,8 @@ export function emitModule(graph: Graph, mem: Layout, fusion: Fusion): string {
 import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
 import { col2im, im2col } from "./conv";
 import { xorshift24 } from "./random";
-
+import { barrier, become, from, next_order, order, order_rows, set_threads, thread, to } from "./threads";
+${threads > 1 ? 'export { set_threads } from "./threads";\n' : ""}
 /** Dropout is active in training steps only. */
 let training = false;
 
@@ -56,29 +60,56 @@ function backward_pass(n: i32): void {
 ${indent(kernels(fusion.backward))}
 }
 
+/** Runs a phase on this thread; every thread of the phase runs it at once. */
+function run(phase: i32, n: i32): f32 {
+  switch (phase) {
+    case PREDICT:
+      training = false;
+      forward_pass(n);
+      return 0;
+    case FORWARD:
+      training = false;
+      forward_pass(n);
+      return load<f32>(${mem.offsets[graph.loss]});
+    case BACKWARD:
+      backward_pass(n);
+      return 0;
+    case UPDATE:
+      update_pass();
+      return 0;
+    default:
+      return train_pass(n);
+  }
+}
+
+const PREDICT = 0;
+const FORWARD = 1;
+const BACKWARD = 2;
+const UPDATE = 3;
+const TRAIN = 4;
+const STOP = 5;
+
 /** The outputs for the first n rows (the loss is computed too, from whatever labels are in place). */
 export function predict(n: i32): void {
-  training = false;
-  forward_pass(n);
+  order(PREDICT, n);
+  run(PREDICT, n);
 }
 
 /** The loss of the first n rows, without training. */
 export function forward(n: i32): f32 {
-  training = false;
-  forward_pass(n);
-  return load<f32>(${mem.offsets[graph.loss]});
+  order(FORWARD, n);
+  return run(FORWARD, n);
 }
 
 /** Gradients of the last forward(). */
 export function backward(n: i32): void {
-  backward_pass(n);
+  order(BACKWARD, n);
+  run(BACKWARD, n);
 }
 
 export function update(): void {
-  const t = load<f64>(${mem.stepCount}) + 1.0;
-  store<f64>(${mem.stepCount}, t);
-  const lr = f32x4.splat(load<f32>(${mem.learningRate}));
-${indent(updates(graph, mem))}
+  order(UPDATE, 0);
+  run(UPDATE, 0);
 }
 
 /**
@@ -87,6 +118,31 @@ ${indent(updates(graph, mem))}
  * non-finite value (the host then looks for where it began).
  */
 export function train_step(n: i32): f32 {
+  order(TRAIN, n);
+  return run(TRAIN, n);
+}
+${
+  threads > 1
+    ? `
+/** Thread \`me\` (1 to ${threads - 1}) runs the phases thread 0 orders, until it orders a stop. */
+export function serve(me: i32): void {
+  become(me);
+  for (let done = 0; ; done++) {
+    const phase = next_order(done);
+    if (phase == STOP) return;
+    run(phase, order_rows());
+  }
+}
+
+/** Called on thread 0: threads 1 to team - 1 return from \`serve\`. */
+export function stop(team: i32): void {
+  set_threads(team);
+  order(STOP, 0);
+}
+`
+    : ""
+}
+function train_pass(n: i32): f32 {
   training = true;
   fault = -1;
   forward_pass(n);
@@ -94,8 +150,18 @@ export function train_step(n: i32): f32 {
   if (!isFinite(loss)) return loss;
   backward_pass(n);
   if (fault >= 0 || !finite_gradients()) return NaN;
-  update();
+  update_pass();
   return loss;
+}
+
+/** Every thread reads the update count before thread 0 writes the next. */
+function update_pass(): void {
+  const t = load<f64>(${mem.stepCount}) + 1.0;
+  barrier();
+  if (thread == 0) store<f64>(${mem.stepCount}, t);
+  const lr = f32x4.splat(load<f32>(${mem.learningRate}));
+${indent(updates(graph, mem))}
+  barrier();
 }
 
 /** When on, each step checks every tensor as it is computed (slower); the host turns it on to find where NaN begins. */
@@ -135,23 +201,29 @@ ${indent(
 `;
 }
 
-/** A kernel's code: a pointwise root's loop, or the root's own kernel with the rest as its epilogue. */
-function kernel(k: Kernel, graph: Graph, fusion: Fusion, at: (node: Node) => number, scratch: number): string {
+/**
+ * A kernel's code: a pointwise root's loop, or the root's own kernel with the
+ * rest as its epilogue. Threads share a parallel kernel; any other runs on
+ * thread 0.
+ */
+function kernel(k: Kernel, graph: Graph, fusion: Fusion, at: (node: Node) => number, scratch: string): string {
   const root = graph.nodes[k.root];
   const nodes = [k.root, ...k.members].map((id) => graph.nodes[id]);
   const title = `// ${nodes.map((node) => `${safe(node.label)}: ${node.op}`).join(", ")} [${root.shape.join(", ")}]`;
-  if (pointwise(graph, root)) return `${title}\n${pointwiseLoop(graph, nodes, fusion, at, "0", size(root.shape))}`;
+  if (pointwise(graph, root)) return `${title}\n${pointwiseLoop(graph, nodes, fusion, at, "0", size(root.shape), true)}`;
   const def = opDef(root.op);
   if (isMap(def)) throw new Error(`internal: ${root.op} is pointwise`);
   const members = nodes.slice(1);
   let epilogued = false;
   const epilogue = (base: string, count: number) => {
     epilogued = true;
-    return members.length ? pointwiseLoop(graph, members, fusion, at, base, count) : "";
+    return members.length ? pointwiseLoop(graph, members, fusion, at, base, count, false) : "";
   };
   const body = def.kernel({ node: root, ins: root.inputs.map((i) => graph.nodes[i]), at, scratch, epilogue });
-  const after = epilogued || !members.length ? "" : `\n${pointwiseLoop(graph, members, fusion, at, "0", size(root.shape))}`;
-  return body || after ? `${title}\n${body}${after}` : "";
+  const rest = epilogued || !members.length ? "" : pointwiseLoop(graph, members, fusion, at, "0", size(root.shape), !!def.parallel);
+  if (!body && !rest) return "";
+  if (def.parallel) return `${title}\n{\n${indent([body, rest].filter(Boolean).join("\nbarrier();\n"))}\n}`;
+  return `${title}\nif (thread == 0) {\n${indent([body, rest].filter(Boolean).join("\n"))}\n}`;
 }
 
 /**
@@ -159,12 +231,14 @@ function kernel(k: Kernel, graph: Graph, fusion: Fusion, at: (node: Node) => num
  * each value a local, stored only where memory needs it. Rows of `inner`
  * elements (the length a broadcast input repeats over) run in an inner loop so
  * that no index needs a division; four lanes at a time when every formula has
- * a vector form and rows are whole vectors.
+ * a vector form and rows are whole vectors. Split, the threads share the rows
+ * (rows of the result's last axes when no input broadcasts).
  */
-function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: Node) => number, base: string, count: number): string {
+function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: Node) => number, base: string, count: number, split: boolean): string {
   const views = nodes.map((node) => pointwise(graph, node) as NonNullable<ReturnType<typeof pointwise>>);
   const mine = new Set(nodes.map((node) => node.id));
-  const wanted = views.flatMap((v) => v.index.map(innerOf)).find((s) => s !== undefined);
+  const row = size(nodes[0].shape.slice(1));
+  const wanted = views.flatMap((v) => v.index.map(innerOf)).find((s) => s !== undefined) ?? (split && row % 4 === 0 ? row : undefined);
   const inner = wanted !== undefined && count % wanted === 0 ? wanted : count;
   const lanes =
     inner % 4 === 0 &&
@@ -196,7 +270,8 @@ function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: N
     const store = fusion.internal.has(node.id) ? "" : `\n    ${lanes === 4 ? "v128.store" : "store<f32>"}(${at(node)} + ((e + j) << 2), v${node.id});`;
     return `const v${node.id} = ${value};${store}`;
   });
-  return `for (let e = ${base}; e < ${base} + ${count}; e += ${inner}) {
+  const [start, end] = split ? [`from(${count}, ${inner})`, `to(${count}, ${inner})`] : [base, `${base} + ${count}`];
+  return `for (let e = ${start}, end = ${end}; e < end; e += ${inner}) {
   for (let j = 0; j < ${inner}; j += ${lanes}) {
     ${body.join("\n    ")}
   }
@@ -225,12 +300,12 @@ function updates(graph: Graph, mem: Layout): string {
   const opt = graph.train.optimizer;
   const def = optimizerDef(opt);
   const loops = updateRuns(graph, mem).map(
-    (run) => `// ${run.label}\nfor (let i = 0; i < ${run.bytes}; i += 16) {\n    ${def.kernel(opt, run.params, run.grads, run.slots)}\n}`,
+    (run) => `// ${run.label}\nfor (${mine(run.bytes)}; i += 16) {\n    ${def.kernel(opt, run.params, run.grads, run.slots)}\n}`,
   );
   return [clipping(graph, mem), def.prologue?.(opt) ?? "", ...loops].filter(Boolean).join("\n");
 }
 
-/** Scales every gradient by clip / norm when their global L2 norm is above clip. */
+/** Scales every gradient by clip / norm when their global L2 norm is above clip: each thread sums all, then scales its part. */
 function clipping(graph: Graph, mem: Layout): string {
   const clip = graph.train.clip;
   if (!clip) return "";
@@ -238,15 +313,22 @@ function clipping(graph: Graph, mem: Layout): string {
   const sum = grads.map(
     ([g, bytes]) => `for (let i = 0; i < ${bytes}; i += 16) { const v = v128.load(${g} + i); squares = f32x4.add(squares, f32x4.mul(v, v)); }`,
   );
-  const scale = grads.map(([g, bytes]) => `for (let i = 0; i < ${bytes}; i += 16) v128.store(${g} + i, f32x4.mul(v128.load(${g} + i), factor));`);
+  const scale = grads.map(([g, bytes]) => `for (${mine(bytes)}; i += 16) v128.store(${g} + i, f32x4.mul(v128.load(${g} + i), factor));`);
   return `// clip the gradients' global norm at ${clip}
 let squares = f32x4.splat(0);
 ${sum.join("\n")}
 const norm = Mathf.sqrt(f32x4.extract_lane(squares, 0) + f32x4.extract_lane(squares, 1) + (f32x4.extract_lane(squares, 2) + f32x4.extract_lane(squares, 3)));
+barrier();
 if (norm > <f32>${clip}) {
   const factor = f32x4.splat(<f32>${clip} / norm);
   ${scale.join("\n  ")}
-}`;
+}
+barrier();`;
+}
+
+/** The header of a loop over this thread's part of a run of `bytes`, 16 at a time. */
+function mine(bytes: number): string {
+  return `let i = from(${bytes >> 4}, 1) << 4, end = to(${bytes >> 4}, 1) << 4; i < end`;
 }
 
 /**

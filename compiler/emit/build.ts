@@ -1,6 +1,8 @@
 // Build: AssemblyScript source -> .wasm with the AssemblyScript compiler API,
 // entirely in memory. Binaryen (inside asc) optimises at -O2 with SIMD on;
 // a transform stores the manifest as a custom section before optimisation.
+// Built for threads, the module imports its memory (shared, of a fixed size)
+// so that every thread's instance can be given the same one.
 // buildModule also serves modules that are not models (bench/gemm.ts).
 
 import asc from "assemblyscript/asc";
@@ -12,7 +14,15 @@ export interface BuildOptions {
   relaxedSimd?: boolean;
   /** Binaryen optimisation level, 0-3 (default 2: as fast to train as 3 here, and 6x faster to build a Transformer; docs/PERF.md). */
   optimize?: number;
+  /** The most threads the module can train with, 1 to MAX_THREADS (default 1: no shared memory, no workers; the same results with any number). */
+  threads?: number;
 }
+
+/** As many threads as runtime-wasm/gemm.ts keeps panels for. */
+export const MAX_THREADS = 16;
+
+/** The pages of linear memory a module whose static data starts at `memoryBase` has: room for the kernels' own (each thread's GEMM panel). */
+export const memoryPages = (memoryBase: number) => Math.ceil(memoryBase / 65536) + 6;
 
 export async function buildWasm(source: string, manifest: Manifest, options: BuildOptions = {}): Promise<Uint8Array> {
   const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
@@ -27,6 +37,7 @@ export async function buildWasm(source: string, manifest: Manifest, options: Bui
  */
 export async function buildModule(source: string, memoryBase: number, options: BuildOptions = {}, afterCompile?: (module: never) => void): Promise<Uint8Array> {
   const files: Record<string, string> = { ...kernels, "model.ts": source };
+  const threaded = (options.threads ?? 1) > 1;
   let binary: Uint8Array | null = null;
   const errors: string[] = [];
   const result = await asc.main(
@@ -42,13 +53,14 @@ export async function buildModule(source: string, memoryBase: number, options: B
       "stub",
       "--noAssert",
       "--enable",
-      options.relaxedSimd ? "simd,relaxed-simd" : "simd",
+      ["simd", ...(options.relaxedSimd ? ["relaxed-simd"] : []), ...(threaded ? ["threads"] : [])].join(","),
       "--use",
       "abort=",
       "--memoryBase",
       String(memoryBase),
       "--initialMemory",
-      String(Math.ceil(memoryBase / 65536) + 1),
+      String(memoryPages(memoryBase)),
+      ...(threaded ? ["--importMemory", "--zeroFilledMemory", "--sharedMemory", "--maximumMemory", String(memoryPages(memoryBase))] : []),
       "--noColors",
     ],
     {

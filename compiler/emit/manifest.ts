@@ -5,6 +5,7 @@ import type { Manifest, TensorInfo } from "../../src/runtime/manifest.ts";
 import { MANIFEST_VERSION } from "../../src/runtime/manifest.ts";
 import { computedNodes } from "../ir/build.ts";
 import type { Graph, Node } from "../ir/graph.ts";
+import { memoryPages } from "./build.ts";
 import type { Layout } from "./memory.ts";
 
 /**
@@ -24,7 +25,7 @@ export async function modelHash(graph: Graph, mem: Layout): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function manifestOf(graph: Graph, mem: Layout): Promise<Manifest> {
+export async function manifestOf(graph: Graph, mem: Layout, threads = 1): Promise<Manifest> {
   const tensor = (node: Node, name = node.label): TensorInfo => ({
     name,
     shape: [...(node.batched ? node.shape.slice(1) : node.shape)],
@@ -67,5 +68,6 @@ export async function manifestOf(graph: Graph, mem: Layout): Promise<Manifest> {
         at: `${node.span.source}:${node.span.start.line}:${node.span.start.column}`,
       })),
     memoryBytes: mem.end,
+    ...(threads > 1 ? { threads, memoryPages: memoryPages(mem.end) } : {}),
   };
 }

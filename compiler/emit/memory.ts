@@ -5,8 +5,9 @@
 // reads it (forward, then backward), and tensors whose lives do not overlap
 // share memory; a value only its own fused kernel reads needs none. A tensor
 // never shares with one its own kernel reads, so no kernel works in place. A reshape is its input's buffer seen with another
-// shape. After the tensors: the scratch area (im2col columns) and the training
-// state (random stream, learning rate, update count, optimizer slots).
+// shape. After the tensors: the scratch area (im2col columns, one per thread)
+// and the training state (random stream, learning rate, update count,
+// optimizer slots), whose layout does not depend on the number of threads.
 
 import { type Graph, type Node, size } from "../ir/graph.ts";
 import { opDef } from "../ir/ops.ts";
@@ -17,8 +18,9 @@ import { type Fusion, fuse } from "./fusion.ts";
 export interface Layout {
   /** Node id -> byte offset of its values (a reshape shares its input's); -1 for a value fused away (only its kernel reads it). */
   offsets: number[];
-  /** The scratch area shared by kernels that need one (im2col). */
+  /** The scratch areas of kernels that need one (im2col), one per thread, each `scratchBytes` long. */
   scratch: number;
+  scratchBytes: number;
   /** Bytes [stateStart, end) hold the random stream, the learning rate, the update count and every optimizer slot. */
   stateStart: number;
   /** u32 state of the random stream (dropout). */
@@ -44,7 +46,7 @@ const ARENA_START = 1024;
 export const align = (x: number) => Math.ceil(x / 16) * 16;
 
 /** The plan for the kernels of `fusion` (by default one kernel per node: the unfused graph). */
-export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layout {
+export function layout(graph: Graph, fusion: Fusion = fuse(graph, false), threads = 1): Layout {
   const owner = graph.nodes.map((node) => node.id);
   for (const node of graph.nodes) if (opDef(node.op).alias) owner[node.id] = owner[node.inputs[0]];
   const bytes = (id: number) => align(size(graph.nodes[id].shape) * 4);
@@ -98,7 +100,8 @@ export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layou
       node,
       node.inputs.map((i) => graph.nodes[i]),
     ) ?? 0;
-  const scratch = take(graph.nodes.reduce((most, node) => Math.max(most, scratchFloats(node)), 0) * 4);
+  const scratchBytes = align(graph.nodes.reduce((most, node) => Math.max(most, scratchFloats(node)), 0) * 4);
+  const scratch = take(scratchBytes * threads);
   const stateStart = take(16);
   // slot k of every parameter in one run, in the parameters' order
   const count = optimizerDef(graph.train.optimizer).slots(graph.train.optimizer);
@@ -110,7 +113,19 @@ export function layout(graph: Graph, fusion: Fusion = fuse(graph, false)): Layou
       : null;
   const everyTensor = graph.nodes.filter((node) => owner[node.id] === node.id).reduce((sum, node) => sum + bytes(node.id), 0);
   const tensorBytes = { planned: shared.end - ARENA_START, naive: everyTensor };
-  return { offsets, scratch, stateStart, rngState: stateStart, learningRate: stateStart + 4, stepCount: stateStart + 8, slots, update, end: at, tensorBytes };
+  return {
+    offsets,
+    scratch,
+    scratchBytes,
+    stateStart,
+    rngState: stateStart,
+    learningRate: stateStart + 4,
+    stepCount: stateStart + 8,
+    slots,
+    update,
+    end: at,
+    tensorBytes,
+  };
 }
 
 /**

@@ -69,8 +69,8 @@ export interface KernelContext {
   node: Node;
   ins: Node[];
   at(node: Node): number;
-  /** Address of the shared scratch area (at least `scratch(node)` floats). */
-  scratch: number;
+  /** Address of this thread's scratch area (at least `scratch(node)` floats), an expression. */
+  scratch: string;
   /**
    * Code applying the fused pointwise nodes that follow to result elements
    * [base, base + count), or "" when none follow: a kernel that makes its
@@ -148,6 +148,13 @@ export interface KernelOp extends OpBase {
   reference(ins: Float64Array[], out: Float64Array, ctx: RefContext): void;
   /** AssemblyScript statements; `n` (i32) is in scope. */
   kernel(k: KernelContext): string;
+  /**
+   * The kernel shares its work between the threads of a phase itself: each
+   * computes the part `from(total, unit)` to `to(total, unit)` gives it
+   * (runtime-wasm/threads.ts), or calls a matrix product with `split`. Any
+   * other kernel runs on thread 0 alone.
+   */
+  parallel?: boolean;
 }
 export type OpDef = MapOp | KernelOp;
 
@@ -541,8 +548,9 @@ export const ops: Record<OpName, OpDef> = {
       const m = size(node.shape) / n;
       const k = matrix(a.shape)[node.attrs.ta ? 0 : 1];
       const variant = node.attrs.ta ? "gemm_tn" : node.attrs.tb ? "gemm_nt" : "gemm_nn";
-      return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k}, false);`;
+      return `${variant}(${at(a)}, ${at(b)}, ${at(node)}, ${m}, ${n}, ${k}, false, true);`;
     },
+    parallel: true,
   },
 
   // ---- sum over leading axes down to the node's own (suffix) shape: the gradient of broadcasting
@@ -554,12 +562,16 @@ export const ops: Record<OpName, OpDef> = {
       out.fill(0);
       for (let i = 0; i < ins[0].length; i++) out[i % out.length] += ins[0][i];
     },
+    // threads share the columns
+    parallel: true,
     kernel({ node, ins: [x], at }) {
       const inner = size(node.shape);
       const v = lanesFor(inner);
-      return `memory.fill(${at(node)}, 0, ${inner * 4});
+      return `const j0 = from(${inner}, ${v.step / 4}) * 4;
+    const j1 = to(${inner}, ${v.step / 4}) * 4;
+    memory.fill(${at(node)} + j0, 0, j1 - j0);
     for (let r = 0; r < ${size(x.shape) / inner}; r++) {
-      for (let j = 0; j < ${inner * 4}; j += ${v.step}) {
+      for (let j = j0; j < j1; j += ${v.step}) {
         ${v.store(`${at(node)} + j`, v.add(v.load(`${at(node)} + j`), v.load(`${at(x)} + r * ${inner * 4} + j`)))}
       }
     }`;

@@ -130,21 +130,23 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
         out[yi] += ins[1][wi] * ins[0][xi];
       });
     },
-    // image by image, each followed by the fused epilogue (bias, activation) while it is in cache
+    // image by image, each followed by the fused epilogue (bias, activation) while it is in cache; threads share the images
+    parallel: true,
     kernel({ node, ins: [x, w], at, scratch, epilogue }) {
       const g = convWindow(x.shape, w.shape, node.attrs);
       const [F, K, per] = [w.shape[0], g.C * g.KH * g.KW, size(node.shape.slice(1))];
-      return `for (let b = 0; b < ${x.shape[0]}; b++) {
+      return `for (let b = from(${x.shape[0]}, 1), end = to(${x.shape[0]}, 1); b < end; b++) {
     im2col(${at(x)} + b * ${size(x.shape.slice(1)) * 4}, ${scratch}, ${geometry(g)});
     gemm_nn(${at(w)}, ${scratch}, ${at(node)} + b * ${per * 4}, ${F}, ${g.HO * g.WO}, ${K}, false);
     ${epilogue(`b * ${per}`, per)}
   }`;
     },
   },
-  // dx[b] = col2im(W^T gy[b]) for the real rows; zero on padding rows
+  // dx[b] = col2im(W^T gy[b]) for the real rows; zero on padding rows. Threads share the images.
   conv2d_grad_x: {
     fusion: "output-fusable",
     arity: 2,
+    parallel: true,
     shape: ([gy], attrs) => f32(attrs.to ?? [], gy.batched),
     flops: (node, [, w]) => convFlops(node.shape, w.shape, node.attrs),
     scratch: (node, [, w]) => colFloats(node.shape, w.shape, node.attrs),
@@ -157,17 +159,18 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
     kernel({ node, ins: [gy, w], at, scratch }) {
       const g = convWindow(node.shape, w.shape, node.attrs);
       const per = size(node.shape.slice(1)) * 4;
-      return `for (let b = 0; b < n; b++) {
+      return `for (let b = from(n, 1), end = to(n, 1); b < end; b++) {
     gemm_tn(${at(w)}, ${at(gy)} + b * ${size(gy.shape.slice(1)) * 4}, ${scratch}, ${g.C * g.KH * g.KW}, ${g.HO * g.WO}, ${w.shape[0]}, false);
     col2im(${scratch}, ${at(node)} + b * ${per}, ${geometry(g)});
   }
-  memory.fill(${at(node)} + n * ${per}, 0, (${node.shape[0]} - n) * ${per});`;
+  if (thread == 0) memory.fill(${at(node)} + n * ${per}, 0, (${node.shape[0]} - n) * ${per});`;
     },
   },
-  // dw = sum over real rows of gy[b] col[b]^T
+  // dw = sum over real rows of gy[b] col[b]^T; threads share the columns of dw (whole rows of col)
   conv2d_grad_w: {
     fusion: "output-fusable",
     arity: 2,
+    parallel: true,
     shape: (_, attrs) => f32(attrs.to ?? [], false),
     flops: (node, [x]) => convFlops(x.shape, node.shape, node.attrs),
     scratch: (node, [x]) => colFloats(x.shape, node.shape, node.attrs),
@@ -179,10 +182,13 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
     },
     kernel({ node, ins: [x, gy], at, scratch }) {
       const g = convWindow(x.shape, node.shape, node.attrs);
-      return `memory.fill(${at(node)}, 0, ${size(node.shape) * 4});
+      const [F, K] = [node.shape[0], g.C * g.KH * g.KW];
+      return `const k0 = from(${K}, 4);
+  const k1 = to(${K}, 4);
+  for (let f = 0; f < ${F}; f++) memory.fill(${at(node)} + (f * ${K} + k0) * 4, 0, (k1 - k0) * 4);
   for (let b = 0; b < n; b++) {
-    im2col(${at(x)} + b * ${size(x.shape.slice(1)) * 4}, ${scratch}, ${geometry(g)});
-    gemm_nt(${at(gy)} + b * ${size(gy.shape.slice(1)) * 4}, ${scratch}, ${at(node)}, ${node.shape[0]}, ${g.C * g.KH * g.KW}, ${g.HO * g.WO}, true);
+    im2col(${at(x)} + b * ${size(x.shape.slice(1)) * 4}, ${scratch}, ${geometry(g)}, k0, k1);
+    gemm_nt(${at(gy)} + b * ${size(gy.shape.slice(1)) * 4}, ${scratch}, ${at(node)}, ${F}, ${K}, ${g.HO * g.WO}, true, false, k0, k1);
   }`;
     },
   },
@@ -209,21 +215,27 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
       out.fill(0);
       for (let i = 0; i < ins[0].length; i++) out[Math.floor(i / inner) % C] += ins[0][i];
     },
+    // threads share the channels; each channel sums its rows in order
+    parallel: true,
     kernel({ node, ins: [gy], at }) {
       const [B, C, inner] = [gy.shape[0], gy.shape[1], size(gy.shape.slice(2))];
-      return `memory.fill(${at(node)}, 0, ${C * 4});
-  for (let r = 0; r < ${B * C}; r++) {
-    let s: f32 = 0;
-    for (let j = 0; j < ${inner * 4}; j += 4) s += load<f32>(${at(gy)} + r * ${inner * 4} + j);
-    const at = ${at(node)} + (r % ${C}) * 4;
-    store<f32>(at, load<f32>(at) + s);
+      return `for (let c = from(${C}, 1), end = to(${C}, 1); c < end; c++) {
+    let total: f32 = 0;
+    for (let b = 0; b < ${B}; b++) {
+      const row = ${at(gy)} + (b * ${C} + c) * ${inner * 4};
+      let s: f32 = 0;
+      for (let j = 0; j < ${inner * 4}; j += 4) s += load<f32>(row + j);
+      total += s;
+    }
+    store<f32>(${at(node)} + c * 4, total);
   }`;
     },
   },
 
-  // x [B, C, H, W] -> [B, C, HO, WO]: the largest value of each window
+  // x [B, C, H, W] -> [B, C, HO, WO]: the largest value of each window. Pooling kernels share planes between threads.
   maxpool2d: {
     fusion: "reduction",
+    parallel: true,
     arity: 1,
     shape: poolShape,
     grad: (b, node, gy) => [b.op("maxpool_grad", [node.inputs[0], gy], node.attrs)],
@@ -233,6 +245,7 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
   // each window's gradient goes to its first largest input
   maxpool_grad: {
     fusion: "reduction",
+    parallel: true,
     arity: 2,
     shape: ([x]) => f32(x.shape, x.batched),
     reference(ins, out, { node, ins: [x] }) {
@@ -251,11 +264,10 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
     kernel({ node, ins: [x, gy], at }) {
       const g = poolWindow(x.shape, node.attrs);
       if (g.KH === 2 && g.KW === 2 && g.S === 2) return maxPoolGrad2x2(g, x.shape[0] * g.C, at(x), at(gy), at(node));
-      return `memory.fill(${at(node)}, 0, ${size(node.shape) * 4});
-  ${planeLoop(
-    x.shape[0] * g.C,
-    g,
-    `
+      return planeLoop(
+        x.shape[0] * g.C,
+        g,
+        `
       let best = y0 * ${g.W} + x0;
       let top = load<f32>(xp + best * 4);
       for (let i = 0; i < ${g.KH}; i++) {
@@ -266,12 +278,14 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
       }
       const d = ${at(node)} + plane * ${g.H * g.W * 4} + best * 4;
       store<f32>(d, load<f32>(d) + load<f32>(${at(gy)} + (plane * ${g.HO * g.WO} + oy * ${g.WO} + ox) * 4));`,
-    at(x),
-  )}`;
+        at(x),
+        at(node),
+      );
     },
   },
   avgpool2d: {
     fusion: "reduction",
+    parallel: true,
     arity: 1,
     shape: poolShape,
     grad: (b, node, gy) => [b.op("avgpool_grad", [gy], { ...node.attrs, to: b.node(node.inputs[0]).shape })],
@@ -281,6 +295,7 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
   // each window's gradient is shared equally by its inputs
   avgpool_grad: {
     fusion: "reduction",
+    parallel: true,
     arity: 1,
     shape: ([gy], attrs) => f32(attrs.to ?? [], gy.batched),
     reference(ins, out, { node }) {
@@ -294,11 +309,10 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
     },
     kernel({ node, ins: [gy], at }) {
       const g = poolWindow(node.shape, node.attrs);
-      return `memory.fill(${at(node)}, 0, ${size(node.shape) * 4});
-  ${planeLoop(
-    node.shape[0] * g.C,
-    g,
-    `
+      return planeLoop(
+        node.shape[0] * g.C,
+        g,
+        `
       const share = load<f32>(${at(gy)} + (plane * ${g.HO * g.WO} + oy * ${g.WO} + ox) * 4) * <f32>${1 / (g.KH * g.KW)};
       for (let i = 0; i < ${g.KH}; i++) {
         for (let j = 0; j < ${g.KW}; j++) {
@@ -306,8 +320,9 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
           store<f32>(d, load<f32>(d) + share);
         }
       }`,
-    at(node),
-  )}`;
+        at(node),
+        at(node),
+      );
     },
   },
 
@@ -366,10 +381,17 @@ function poolReference(x: Shape, attrs: Attrs, input: Float64Array, out: Float64
   }
 }
 
-/** A loop over every window of every plane (image channel), with y0/x0 its top-left corner in the input. */
-function planeLoop(planes: number, g: Window, body: string, input: number): string {
-  return `for (let plane = 0; plane < ${planes}; plane++) {
-    const xp = ${input} + plane * ${g.H * g.W * 4};
+/** The header of a loop over this thread's planes (image channels): threads share them. */
+const eachPlane = (planes: number) => `let plane = from(${planes}, 1), end = to(${planes}, 1); plane < end; plane++`;
+
+/**
+ * A loop over every window of this thread's planes, with y0/x0 its top-left
+ * corner in the input; a gradient's planes (at `zeroed`, input-sized) are
+ * zeroed first.
+ */
+function planeLoop(planes: number, g: Window, body: string, input: number, zeroed?: number): string {
+  return `for (${eachPlane(planes)}) {
+    const xp = ${input} + plane * ${g.H * g.W * 4};${zeroed === undefined ? "" : `\n    memory.fill(${zeroed} + plane * ${g.H * g.W * 4}, 0, ${g.H * g.W * 4});`}
     for (let oy = 0; oy < ${g.HO}; oy++) {
       const y0 = oy * ${g.S};
       for (let ox = 0; ox < ${g.WO}; ox++) {
@@ -388,7 +410,7 @@ function planeLoop(planes: number, g: Window, body: string, input: number): stri
 function maxPool2x2(g: Window, planes: number, input: number, output: number): string {
   const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
   const odd = even.map((lane) => lane + 4);
-  return `for (let plane = 0; plane < ${planes}; plane++) {
+  return `for (${eachPlane(planes)}) {
     const xp = ${input} + plane * ${g.H * g.W * 4};
     const op = ${output} + plane * ${g.HO * g.WO * 4};
     for (let oy = 0; oy < ${g.HO}; oy++) {
@@ -421,11 +443,11 @@ function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, ou
   const spread = (row: string, left: string, right: string) =>
     `v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${low.join(", ")})));
         v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${high.join(", ")})), 16);`;
-  return `memory.fill(${output}, 0, ${planes * g.H * g.W * 4});
-  for (let plane = 0; plane < ${planes}; plane++) {
+  return `for (${eachPlane(planes)}) {
     const zero = f32x4.splat(0);
     const xp = ${input} + plane * ${g.H * g.W * 4};
     const dp = ${output} + plane * ${g.H * g.W * 4};
+    memory.fill(dp, 0, ${g.H * g.W * 4});
     const gp = ${gy} + plane * ${g.HO * g.WO * 4};
     for (let oy = 0; oy < ${g.HO}; oy++) {
       const r0 = xp + oy * ${2 * g.W * 4};

@@ -12,6 +12,7 @@
 
 export { relaxedSimdSupported } from "./features.ts";
 export { MANIFEST_SECTION, type Manifest, type ParamEntry, type TensorInfo } from "./manifest.ts";
-export { type Dataset, type EpochReport, type FitOptions, load, type Metrics, Model, ModelError, type Position } from "./model.ts";
+export { type Dataset, type EpochReport, type FitOptions, type LoadOptions, load, type Metrics, Model, ModelError, type Position } from "./model.ts";
 export { Rng } from "./random.ts";
+export { threadsSupported } from "./threads.ts";
 export { type Checkpoint, decodeCheckpoint, decodeWeights, encodeCheckpoint, encodeWeights, WeightsError } from "./weights.ts";

@@ -60,4 +60,7 @@ export interface Manifest {
   /** Every computed tensor in execution order (forward, then backward), for saying where NaN begins. */
   nodes: { label: string; op: string; at: string }[];
   memoryBytes: number;
+  /** Built for threads: how many at most, and the pages of the shared memory it imports. */
+  threads?: number;
+  memoryPages?: number;
 }

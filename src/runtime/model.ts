@@ -7,6 +7,7 @@ import { initialValues } from "./init.ts";
 import { MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type TensorInfo } from "./manifest.ts";
 import { Rng } from "./random.ts";
 import { learningRate } from "./schedule.ts";
+import { startThreads, type Thread, threadsSupported } from "./threads.ts";
 import { streamState } from "./xorshift.ts";
 
 /** Samples by input name, each row-major [count, ...shape]. */
@@ -59,6 +60,20 @@ interface Exports {
   train_step(n: number): number;
   check_numerics(on: boolean): void;
   numeric_fault(): number;
+  /** Built for threads: how many run each phase (1, or every thread started). */
+  set_threads?(count: number): void;
+  /** Built for threads: threads 1 to team - 1 return from `serve`. */
+  stop?(team: number): void;
+}
+
+export interface LoadOptions {
+  /**
+   * Threads to train and predict with, for a model built for threads (at most
+   * as many as it was built for, which is the default): the same results with
+   * any number. Where memory cannot be shared (a page that is not
+   * cross-origin isolated), 1.
+   */
+  threads?: number;
 }
 
 export class ModelError extends Error {}
@@ -73,17 +88,43 @@ export class Model {
   private constructor(
     readonly manifest: Manifest,
     private readonly exports: Exports,
+    private readonly workers: Thread[],
   ) {}
 
-  static async load(wasm: BufferSource | WebAssembly.Module): Promise<Model> {
+  /** Threads that run each step (this one and the workers). */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Stops the worker threads; the model is not usable after. Needless with one
+   * thread, and in Node (its workers do not keep a process alive); Deno and
+   * pages keep running workers.
+   */
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    if (!workers.length) return;
+    this.exports.stop?.(workers.length + 1);
+    await Promise.all(workers.map((worker) => worker.stopped));
+    for (const worker of workers) worker.terminate();
+  }
+
+  static async load(wasm: BufferSource | WebAssembly.Module, options: LoadOptions = {}): Promise<Model> {
     const module = wasm instanceof WebAssembly.Module ? wasm : await compileModule(wasm);
     const sections = WebAssembly.Module.customSections(module, MANIFEST_SECTION);
     if (sections.length !== 1) throw new ModelError(`not an nnc model: the .wasm has no "${MANIFEST_SECTION}" section`);
     const manifest = JSON.parse(new TextDecoder().decode(sections[0])) as Manifest;
     if (manifest.version !== MANIFEST_VERSION)
       throw new ModelError(`manifest version ${manifest.version} is not supported (this runtime reads version ${MANIFEST_VERSION})`);
-    const instance = await WebAssembly.instantiate(module, {});
-    const model = new Model(manifest, instance.exports as unknown as Exports);
+    const built = manifest.threads ?? 1;
+    const threads = built > 1 && threadsSupported() ? Math.max(1, Math.min(options.threads ?? built, built)) : 1;
+    // built for threads, the module imports a shared memory even when only this thread runs
+    const memory = built > 1 ? new WebAssembly.Memory({ initial: manifest.memoryPages ?? 0, maximum: manifest.memoryPages, shared: true }) : null;
+    const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+    const exports = instance.exports as unknown as Exports;
+    const workers = memory && threads > 1 ? await startThreads(module, memory, threads) : [];
+    exports.set_threads?.(threads);
+    const model = new Model(manifest, exports, workers);
     model.initialize(manifest.train.seed);
     return model;
   }
@@ -129,11 +170,14 @@ export class Model {
    * is computed and stops at the first holding NaN or infinity, even one the
    * loss and the gradients would not show. Slower; off by default. A value
    * fused away (read only inside its kernel) is seen through the next value
-   * its kernel stores: compile with `fuse: false` to check every one.
+   * its kernel stores: compile with `fuse: false` to check every one. Checked
+   * steps run on one thread.
    */
   set checkNumerics(on: boolean) {
     this.checking = on;
     this.exports.check_numerics(on);
+    // a tensor is checked as soon as its kernel ends: on one thread, that is when it is whole
+    this.exports.set_threads?.(on ? 1 : this.threads);
   }
 
   get checkNumerics(): boolean {
@@ -157,9 +201,11 @@ export class Model {
     if (Number.isFinite(loss)) return loss;
     if (!this.checking) {
       rng[0] = stream;
+      this.exports.set_threads?.(1);
       this.exports.check_numerics(true);
       this.exports.train_step(n);
       this.exports.check_numerics(false);
+      this.exports.set_threads?.(this.threads);
     }
     throw new ModelError(this.numericFault(loss));
   }
@@ -352,8 +398,8 @@ async function compileModule(wasm: BufferSource): Promise<WebAssembly.Module> {
 }
 
 /** Loads a compiled model (the .wasm's bytes, or a compiled WebAssembly.Module) with weights drawn from its file's seed. */
-export function load(wasm: BufferSource | WebAssembly.Module): Promise<Model> {
-  return Model.load(wasm);
+export function load(wasm: BufferSource | WebAssembly.Module, options: LoadOptions = {}): Promise<Model> {
+  return Model.load(wasm, options);
 }
 
 /** A float target: a threshold at 0.5 for one output, else the largest entry. */
