@@ -408,6 +408,11 @@ const regressions: [string, string][] = [
   ],
   // RangeError from the memory plan: Math.max(...sizes) spread one argument per node onto the stack
   ["a model of 160,000 nodes", "model m{input x:[1] input t:[1] repeat 1000{repeat 40{h=dense(x,1)}} loss mse(h,t)}"],
+  // over 2 s to say it is too large: the memory plan searched a list of every parameter and gradient for each tensor
+  [
+    "the Transformer with 1000 decoder layers",
+    readFileSync("examples/transformer.nn", "utf8").replace(/repeat \d+ \{ y = decoder/, "repeat 1000 { y = decoder"),
+  ],
 ];
 
 // ---- the tests --------------------------------------------------------------------------------

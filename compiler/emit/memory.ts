@@ -68,10 +68,10 @@ export function layout(graph: Graph, fusion: Fusion = fuse(graph, false), thread
   const params = [...graph.grads.keys()];
   const grads = params.map((p) => owner[graph.grads.get(p) as number]);
   const together = new Set([...params, ...grads]).size === 2 * params.length && grads.every((g, k) => bytes(g) === bytes(params[k]));
-  const first = together ? [...params, ...grads] : [];
+  const first = new Set(together ? [...params, ...grads] : []);
   const offsets: number[] = new Array(graph.nodes.length).fill(-1);
   let at = ARENA_START;
-  for (const id of [...first, ...owners.filter((id) => pinned.has(id) && !first.includes(id))]) {
+  for (const id of [...first, ...owners.filter((id) => pinned.has(id) && !first.has(id))]) {
     offsets[id] = at;
     at += bytes(id);
   }
