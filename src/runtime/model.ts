@@ -98,15 +98,14 @@ export class Model {
 
   /**
    * Stops the worker threads; the model is not usable after. Needless with one
-   * thread, and in Node (its workers do not keep a process alive); Deno and
-   * pages keep running workers.
+   * thread, and in Node (its waiting workers do not keep a process alive);
+   * Deno and pages keep workers until they are stopped.
    */
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
     if (!workers.length) return;
     this.exports.stop?.(workers.length + 1);
-    await Promise.all(workers.map((worker) => worker.stopped));
-    for (const worker of workers) worker.terminate();
+    await Promise.all(workers.map((worker) => worker.end()));
   }
 
   static async load(wasm: BufferSource | WebAssembly.Module, options: LoadOptions = {}): Promise<Model> {

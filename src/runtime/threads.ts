@@ -6,9 +6,10 @@
 
 /** A running worker. */
 export interface Thread {
-  /** Settles once the worker has returned from `serve` (after the host's instance calls `stop`). */
-  stopped: Promise<void>;
-  terminate(): unknown;
+  /** Waits until the worker has returned from `serve` (once the host's instance has called `stop`), then ends it. */
+  end(): Promise<void>;
+  /** Ends the worker at once (an engine may not end one that is waiting: Deno). */
+  terminate(): void;
 }
 
 interface Start {
@@ -34,6 +35,7 @@ const webSource = `onmessage = ({ data: { module, memory, thread } }) => {
 
 interface NodeWorker {
   on(event: "message" | "error", listener: (value: unknown) => void): void;
+  ref(): void;
   terminate(): unknown;
   postMessage(message: Start): void;
   unref(): void;
@@ -99,7 +101,8 @@ function spawner(): Spawn | null {
       worker.onmessage = (event) => signals.message(event.data);
       worker.onerror = (event) => signals.error(event.message);
       worker.postMessage(start);
-      return { ready: signals.ready.finally(() => URL.revokeObjectURL(url)), stopped: signals.stopped, terminate: () => worker.terminate() };
+      const terminate = () => worker.terminate();
+      return { ready: signals.ready.finally(() => URL.revokeObjectURL(url)), end: () => signals.stopped.then(terminate), terminate };
     };
   }
   const process = (globalThis as { process?: { getBuiltinModule?(name: string): unknown } }).process;
@@ -107,11 +110,18 @@ function spawner(): Spawn | null {
   if (!workers) return null;
   return (start) => {
     const worker = new workers.Worker(nodeSource, { eval: true });
-    worker.unref();
     const signals = new Signals();
     worker.on("message", (data) => signals.message(data));
     worker.on("error", (error) => signals.error((error as Error).message));
+    // once serving: a thread that waits for orders does not hold the process
+    signals.ready.then(() => worker.unref());
     worker.postMessage(start);
-    return { ready: signals.ready, stopped: signals.stopped, terminate: () => worker.terminate() };
+    const terminate = () => void worker.terminate();
+    const end = () => {
+      // held again while it stops, so that the process waits for it
+      worker.ref();
+      return signals.stopped.then(terminate);
+    };
+    return { ready: signals.ready, end, terminate };
   };
 }
