@@ -27,12 +27,12 @@ import { Progress } from "./progress.ts";
 const help = { help: { type: "boolean", short: "h" } } as const;
 const data = { data: { type: "string" } } as const;
 const weights = { weights: { type: "string" } } as const;
-/** How the model is built: --batch N, --relaxed-simd. */
-const build = { batch: { type: "string" }, "relaxed-simd": { type: "boolean" } } as const;
+/** How the model is built: --batch N, --relaxed-simd, --threads N. */
+const build = { batch: { type: "string" }, "relaxed-simd": { type: "boolean" }, threads: { type: "string" } } as const;
 
 export const commands: Record<string, Command> = {
   compile: {
-    help: `nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd]
+    help: `nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd] [--threads N]
 
 Compiles the model to one .wasm (SIMD) holding its training step and its
 manifest. Without -o, writes FILE.wasm beside FILE.nn. --batch N sets the
@@ -40,11 +40,17 @@ batch size (compiled in) instead of the file's. --relaxed-simd builds with
 fused multiply-adds in the matrix products: faster where the CPU has them,
 but results are no longer the same bits in every runtime, and the runtime
 must accept relaxed SIMD (Chromium and Deno do; Node 20 with
---experimental-wasm-relaxed-simd, which nnc sets for itself). Every command
-that builds the model takes --batch and --relaxed-simd.`,
+--experimental-wasm-relaxed-simd, which nnc sets for itself). --threads N
+builds a module that trains on up to N threads (1 to 16) over a shared
+memory, with the same results, bit for bit, as on one; it runs on more than
+one only where memory can be shared (Node, Deno, workers of cross-origin
+isolated pages). The default here is 1, a module any runtime runs; the
+commands that train or run the model build for every core when a step has
+the work to share (10 MFLOP or more). Every command that builds the model
+takes --batch, --relaxed-simd and --threads.`,
     options: { ...help, ...build, output: { type: "string", short: "o" } },
     async run(file, values) {
-      const compiled = await compileFile(file, values);
+      const compiled = await compileFile(file, values, 1);
       const out = (values.output as string | undefined) ?? `${file.replace(/\.nn$/, "")}.wasm`;
       writeAtomic(out, compiled.wasm);
       process.stdout.write(`${out}: ${compiled.wasm.length} bytes, ${compiled.manifest.params.length} parameter tensors\n`);
@@ -52,7 +58,7 @@ that builds the model takes --batch and --relaxed-simd.`,
   },
 
   train: {
-    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
+    help: `nnc train FILE.nn [--data PATH] [--epochs N] [--batch N] [--threads N] [--seed N] [--save FILE] [--report FILE.json]
           [--plot FILE.svg] [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
 
 Compiles the model, trains it on the data named in its \`data\` statement (or
@@ -60,6 +66,8 @@ on --data PATH, which replaces that file), evaluates after each epoch on the
 held-out split (or the training data), and prints the final metrics.
   --epochs N         train for N epochs instead of the file's
   --batch N          mini-batches of N samples instead of the file's
+  --threads N        train on N threads (default: every core, for a step of 10 MFLOP or more);
+                     the same weights, bit for bit, with any number
   --seed N           initialise and shuffle with seed N instead of the file's
   --save FILE        write the trained weights
   --report FILE      write a JSON report (metrics, loss, params, throughput)
@@ -287,6 +295,7 @@ function trainReport(model: Model, reports: EpochReport[], split: Split, seed: n
     epochs: reports.length,
     steps: model.steps,
     batch: m.batch,
+    threads: model.threads,
     seed,
     final_loss: last.loss,
     eval_loss: evalLoss,

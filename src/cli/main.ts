@@ -14,8 +14,8 @@ import { CompileFailure, UsageError } from "./errors.ts";
 const usage = `nnc: a neural-network compiler from .nn files to WebAssembly that trains
 
 usage:
-  nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd]
-  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--seed N] [--save FILE] [--report FILE.json]
+  nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd] [--threads N]
+  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--threads N] [--seed N] [--save FILE] [--report FILE.json]
                       [--plot FILE.svg] [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
   nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N] [--confusion FILE.svg]
   nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]

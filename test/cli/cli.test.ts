@@ -3,7 +3,7 @@
 
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -64,6 +64,28 @@ describe("nnc train, eval, predict", () => {
     const r = await nnc("train", "examples/xor.nn", "--epochs", "3", "--batch", "3", "--seed", "5", "--report", report, "--quiet");
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ epochs: 3, batch: 3, steps: 6, seed: 5 });
+  });
+});
+
+describe("threads", () => {
+  it("--threads N trains to the same weights as one thread; a big enough step takes every core by default, a small one one", async () => {
+    const run = async (...args: string[]) => {
+      const [report, weights] = [join(dir, "threads.json"), join(dir, "threads.weights")];
+      const r = await nnc("train", ...args, "--epochs", "1", "--report", report, "--save", weights, "--quiet");
+      expect(r.code).toBe(0);
+      return { threads: JSON.parse(readFileSync(report, "utf8")).threads, weights: readFileSync(weights) };
+    };
+    const [one, two, chosen] = [await run("examples/mlp.nn", "--threads", "1"), await run("examples/mlp.nn", "--threads", "2"), await run("examples/mlp.nn")];
+    expect([one.threads, two.threads, chosen.threads]).toEqual([1, 2, Math.min(availableParallelism(), 16)]);
+    expect(two.weights.equals(one.weights)).toBe(true);
+    expect((await run("examples/xor.nn")).threads).toBe(1);
+    // compile builds for one thread unless told: a module any runtime can run
+    const out = join(dir, "threads.wasm");
+    expect((await nnc("compile", "examples/mlp.nn", "--threads", "2", "-o", out)).code).toBe(0);
+    expect(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(out)))).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+    const refused = await nnc("train", "examples/xor.nn", "--threads", "17");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--threads needs a whole number from 1 to 16, not `17`");
   });
 });
 
