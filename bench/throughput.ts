@@ -5,17 +5,22 @@
 // samples/s, W4 (Transformer) trains on w4.nn's generated sequence reversal in
 // target tokens/s; then the GEMM micro-benchmark (bench/gemm.ts) in GFLOP/s:
 // gemm_nn at 1024^3 (the peers: one 1024^3 matmul), gemm_nt, gemm_tn and the
-// SIMD peak loop.
+// SIMD peak loop. nnc runs on one thread, like every peer, and again on
+// --threads (default: every core) in a column of its own, with its ratio to
+// one thread.
 // Every number is the median of --repeats timings of >= --seconds each after
 // a warm-up (bench/harness.ts).
-// Usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--json FILE] [--no-peers | --peers jax-js,...] [--only W2,gemm_nn,...]
+// Usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--threads N] [--json FILE] [--no-peers | --peers jax-js,...] [--only W2,gemm_nn,...]
 //   DIR: the four Fashion-MNIST IDX files (default data/fashion-mnist, a 10,000-image subset);
-//   --peers: some of jax-js, tfjs-wasm, tfjs-cpu (default all); --only: some rows (default all).
+//   --peers: some of jax-js, tfjs-wasm, tfjs-cpu (default all); --only: some rows (default all);
+//   --threads 1: no column for nnc on threads.
 
 import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { MAX_THREADS } from "../compiler/emit/build.ts";
 import { compile } from "../compiler/index.ts";
 import { loadData } from "../src/runtime/data.ts";
 import { readIdxPair } from "../src/runtime/idx.ts";
@@ -41,12 +46,13 @@ const allRows = Object.keys(ROWS) as Row[];
 /** Issue 5: GEMM 1024^3 at >= 70% of the peak loop. */
 const GEMM_TARGET = 0.7;
 
-const usage = "usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--json FILE] [--no-peers | --peers PEER,...] [--only ROW,...]";
+const usage = "usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--threads N] [--json FILE] [--no-peers | --peers PEER,...] [--only ROW,...]";
 const { values } = parseArgs({
   options: {
     data: { type: "string", default: fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url)) },
     seconds: { type: "string", default: "10" },
     repeats: { type: "string", default: "3" },
+    threads: { type: "string", default: String(Math.min(availableParallelism(), MAX_THREADS)) },
     json: { type: "string" },
     "no-peers": { type: "boolean" },
     peers: { type: "string" },
@@ -57,29 +63,36 @@ const allPeers = [jaxContender, tfjsContender("wasm"), tfjsContender("cpu")];
 /** The entries of `list` (comma-separated, any case) among `names`; undefined where one is not there. */
 const pick = <T extends string>(list: string, names: T[]) => list.split(",").map((item) => names.find((n) => n.toLowerCase() === item.trim().toLowerCase()));
 const timing = { seconds: Number(values.seconds), repeats: Number(values.repeats) };
+const threads = Number(values.threads);
 const rows = values.only ? pick(values.only, allRows) : allRows;
 const peerNames = allPeers.map((p) => p.name);
 const chosenPeers = values["no-peers"] ? [] : values.peers ? pick(values.peers, peerNames) : peerNames;
-if (!(timing.seconds > 0 && timing.repeats >= 1) || rows.includes(undefined) || chosenPeers.includes(undefined)) {
+const threadsOk = Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS;
+if (!(timing.seconds > 0 && timing.repeats >= 1 && threadsOk) || rows.includes(undefined) || chosenPeers.includes(undefined)) {
   console.error(`${usage}\n  ROW: ${allRows.join(", ")}\n  PEER: ${peerNames.join(", ")}`);
   process.exit(1);
 }
 const selected = rows as Row[];
 const peers = allPeers.filter((p) => chosenPeers.includes(p.name));
 
-/** nnc's compiled model of a workload (bench/workloads/w*.nn). */
-async function workloadModel(workload: "W2" | "W3" | "W4"): Promise<Model> {
-  const name = `${workload.toLowerCase()}.nn`;
-  const result = await compile(readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8"), { file: `bench/workloads/${name}` });
-  if (!result.ok) throw new Error(`${workload} does not compile: ${result.diagnostics[0].message}`);
-  return Model.load(result.compiled.wasm);
+type Workload = "W2" | "W3" | "W4";
+
+/** nnc's compiled models of the chosen workloads (bench/workloads/w*.nn), built for and run on `threads`. */
+async function workloadModels(threads: number): Promise<Map<Workload, Model>> {
+  const models = new Map<Workload, Model>();
+  // W3i runs W3's model (after W3's training steps when both rows are chosen: the same work either way).
+  for (const workload of ["W2", "W3", "W4"] as const) {
+    if (!selected.some((row) => row === workload || (row === "W3i" && workload === "W3"))) continue;
+    const name = `${workload.toLowerCase()}.nn`;
+    const text = readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8");
+    const result = await compile(text, { file: `bench/workloads/${name}`, threads });
+    if (!result.ok) throw new Error(`${workload} does not compile: ${result.diagnostics[0].message}`);
+    models.set(workload, await Model.load(result.compiled.wasm));
+  }
+  return models;
 }
 
-const models = new Map<Row, Model>();
-// W3i runs W3's model (after W3's training steps when both rows are chosen: the same work either way).
-for (const workload of ["W2", "W3", "W4"] as const) {
-  if (selected.some((row) => row === workload || (row === "W3i" && workload === "W3"))) models.set(workload, await workloadModel(workload));
-}
+const models = await workloadModels(1);
 
 function readImages(dir: string): ImageData {
   const file = (name: string) => {
@@ -146,18 +159,23 @@ function nncPredictor(model: Model, set: Dataset): Task {
 }
 
 const imageSet = ({ images }: BenchData): Dataset => ({ count: images.count, columns: { image: images.images, label: images.labels } });
-const nnc: Contender<BenchData> = {
-  name: "nnc",
-  tasks: {
-    W2: (d) => nncTrainer(models.get("W2") as Model, imageSet(d)),
-    W3: (d) => nncTrainer(models.get("W3") as Model, imageSet(d)),
-    W3i: ({ images }) => nncPredictor(models.get("W3") as Model, { count: images.count, columns: { image: images.images } }), // no labels to copy in
-    W4: ({ sequences: { src, tgt_in, tgt_out, count } }) => nncTrainer(models.get("W4") as Model, { count, columns: { src, tgt_in, tgt_out } }, W4.length),
-    ...gemmTasks,
-  },
-};
+/** nnc with `models` on the workloads; and the GEMM rows (one thread). */
+function nncContender(name: string, models: Map<Workload, Model>, gemm: boolean): Contender<BenchData> {
+  return {
+    name,
+    tasks: {
+      W2: (d) => nncTrainer(models.get("W2") as Model, imageSet(d)),
+      W3: (d) => nncTrainer(models.get("W3") as Model, imageSet(d)),
+      W3i: ({ images }) => nncPredictor(models.get("W3") as Model, { count: images.count, columns: { image: images.images } }), // no labels to copy in
+      W4: ({ sequences: { src, tgt_in, tgt_out, count } }) => nncTrainer(models.get("W4") as Model, { count, columns: { src, tgt_in, tgt_out } }, W4.length),
+      ...(gemm ? gemmTasks : {}),
+    },
+  };
+}
+const nnc = nncContender("nnc", models, true);
+const threaded = threads > 1 ? nncContender(`nnc ${threads} threads`, await workloadModels(threads), false) : null;
 
-const contenders = [nnc, ...peers];
+const contenders = [nnc, ...(threaded ? [threaded] : []), ...peers];
 
 // Row by row, so that the numbers of one row (and the peak loop and gemm_nn) are
 // taken close together in time: on a shared machine the load drifts.
@@ -178,10 +196,11 @@ const rateOf = (row: Row, name: string) => {
   const outcome = results.get(row)?.get(name);
   return outcome && "rate" in outcome ? outcome.rate : undefined;
 };
-const ratio = (row: Row, peer: string) => {
-  const [mine, theirs] = [rateOf(row, "nnc"), rateOf(row, peer)];
-  return mine !== undefined && theirs !== undefined ? mine / theirs : undefined;
+const ratio = (row: Row, peer: string, mine = "nnc") => {
+  const [ours, theirs] = [rateOf(row, mine), rateOf(row, peer)];
+  return ours !== undefined && theirs !== undefined ? ours / theirs : undefined;
 };
+const times = (r: number | undefined) => (r === undefined ? "" : `${r.toFixed(r >= 10 ? 1 : 2)}x`);
 const peak = rateOf("peak", "nnc");
 const gemm = rateOf("gemm_nn", "nnc");
 const gemmOfPeak = peak !== undefined && gemm !== undefined ? gemm / peak : undefined;
@@ -195,19 +214,19 @@ const cell = (row: Row, name: string) => {
   notes.push(`${name} ${row}: ${outcome.error}`);
   return `fails [${notes.length}]`;
 };
-const header = ["", "unit", ...contenders.map((c) => c.name), ...peers.map((p) => `nnc/${p.name}`)];
+const header = ["", "unit", ...contenders.map((c) => c.name), ...(threaded ? [`${threads} threads/1`] : []), ...peers.map((p) => `nnc/${p.name}`)];
 const lines = selected.map((row) => [
   ROWS[row].label,
   ROWS[row].unit,
   ...contenders.map((c) => cell(row, c.name)),
-  ...peers.map((p) => {
-    const r = ratio(row, p.name);
-    return r === undefined ? "" : `${r.toFixed(r >= 10 ? 1 : 2)}x`;
-  }),
+  ...(threaded ? [times(ratio(row, "nnc", threaded.name))] : []),
+  ...peers.map((p) => times(ratio(row, p.name))),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
 const print = (fields: string[]) => console.log(fields.map((f, i) => (i < 2 ? f.padEnd(widths[i]) : f.padStart(widths[i]))).join("  "));
-console.log(`median of ${timing.repeats} x ${timing.seconds} s; W2, W3, W3i: batch 64; W4: batch 32, 16 target tokens a sample; one thread each`);
+console.log(
+  `median of ${timing.repeats} x ${timing.seconds} s; W2, W3, W3i: batch 64; W4: batch 32, 16 target tokens a sample; one thread each${threaded ? `, and nnc on ${threads}` : ""}; ratios to the peers from one thread`,
+);
 print(header);
 for (const line of lines) print(line);
 if (gemmOfPeak !== undefined) console.log(`GEMM nn 1024^3 / peak loop: ${(100 * gemmOfPeak).toFixed(0)}% (issue 5 asks >= ${100 * GEMM_TARGET}%)`);
@@ -221,6 +240,7 @@ if (values.json) {
     node: process.version,
     seconds: timing.seconds,
     repeats: timing.repeats,
+    threads,
     data: values.data,
     contenders: info,
     rows: selected.map((row) => ({
@@ -228,6 +248,7 @@ if (values.json) {
       ...ROWS[row],
       results: Object.fromEntries(results.get(row) ?? []),
       nnc_ratio: Object.fromEntries(peers.flatMap((p) => (ratio(row, p.name) === undefined ? [] : [[p.name, ratio(row, p.name)]]))),
+      ...(threaded ? { threads_speedup: ratio(row, "nnc", threaded.name) } : {}),
     })),
     gemm_nn_of_peak: gemmOfPeak,
   };
