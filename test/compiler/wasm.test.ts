@@ -26,6 +26,15 @@ const models: Record<string, string> = {
     loss softmax_cross_entropy(logits, label)
     train { optimizer: adam(lr: 0.01, weight_decay: 0.1), batch: 6 }
   }`,
+  "convolutions whose windows overhang the image: a kernel wider than it, stride 3, uneven padding": `model m {
+    input image: [2, 4, 3]
+    input label: class(3)
+    a = image |> conv2d(3, kernel: 5, pad: same)
+    b = image |> conv2d(2, kernel: 4, stride: 3, pad: same, activation: tanh)
+    logits = dense(flatten(a), 3) + dense(flatten(b), 3, name: "side")
+    loss softmax_cross_entropy(logits, label)
+    train { optimizer: sgd(lr: 0.1), batch: 3 }
+  }`,
   "an encoder-decoder Transformer: embedding, positions, masked and cross attention, layer norm, label smoothing": `
   block encoder(x, heads, hidden, mask) {
     x = layernorm(x + attention(x, x, x, heads: heads, mask: mask))
