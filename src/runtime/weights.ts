@@ -3,13 +3,16 @@
 // naming the model, its hash and each parameter with its shape, then the
 // parameter values as little-endian f32 in header order. A checkpoint adds its place in
 // the run to the header and the model's training state (random stream,
-// learning rate, update count, optimizer slots) after the values. Reading
-// checks every part and says what does not fit; it never returns a partial result.
+// learning rate, update count, optimizer slots) after the values. The last
+// four bytes are the CRC-32 of all before them, so a damaged byte anywhere is
+// found. Reading checks every part and says what does not fit; it never
+// returns a partial result.
 
+import CRC32 from "crc-32";
 import type { Manifest } from "./manifest.ts";
 import type { Position } from "./model.ts";
 
-const VERSION = 2;
+const VERSION = 3;
 
 export class WeightsError extends Error {}
 
@@ -66,7 +69,7 @@ function pack(magic: string, head: Header, manifest: Manifest, weights: Record<s
   const json = new TextEncoder().encode(JSON.stringify(head));
   const start = Math.ceil((12 + json.length) / 4) * 4;
   const values = manifest.params.reduce((s, p) => s + count(p.shape), 0);
-  const bytes = new Uint8Array(start + values * 4 + tail.length);
+  const bytes = new Uint8Array(start + values * 4 + tail.length + 4);
   const view = new DataView(bytes.buffer);
   bytes.set(new TextEncoder().encode(magic), 0);
   view.setUint32(4, VERSION, true);
@@ -80,6 +83,7 @@ function pack(magic: string, head: Header, manifest: Manifest, weights: Record<s
     }
   }
   bytes.set(tail, at);
+  view.setInt32(bytes.length - 4, CRC32.buf(bytes.subarray(0, -4)), true);
   return bytes;
 }
 
@@ -97,6 +101,9 @@ function unpack(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
   if (version !== VERSION) fail(`format version ${version}; this nnc reads version ${VERSION}`);
+  // past the checksum, every part is as nnc wrote it
+  if (bytes.length < 16 || view.getInt32(bytes.length - 4, true) !== CRC32.buf(bytes.subarray(0, -4)))
+    fail("its contents do not match their checksum (the file is truncated or corrupt)");
   const length = view.getUint32(8, true);
   if (12 + length > bytes.length) fail("the file is truncated (its header runs past the end)");
   let head: Header;
@@ -111,8 +118,8 @@ function unpack(
   if (expected !== found) fail(`the parameters differ from the model's: the file has ${found}; the model has ${expected}`);
   const start = Math.ceil((12 + length) / 4) * 4;
   const values = manifest.params.reduce((s, p) => s + count(p.shape), 0);
-  const size = start + values * 4 + (head.run?.state ?? 0);
-  if (bytes.length !== size) fail(`expected ${size} bytes, found ${bytes.length} (truncated or corrupt)`);
+  const size = start + values * 4 + (head.run?.state ?? 0) + 4;
+  if (bytes.length !== size) fail(`expected ${size} bytes, found ${bytes.length}`);
   const weights: Record<string, Float32Array> = {};
   let at = start;
   for (const p of manifest.params) {
@@ -120,5 +127,5 @@ function unpack(
     for (let i = 0; i < v.length; i++, at += 4) v[i] = view.getFloat32(at, true);
     weights[p.name] = v;
   }
-  return { weights, header: head, rest: bytes.subarray(at) };
+  return { weights, header: head, rest: bytes.subarray(at, -4) };
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import CRC32 from "crc-32";
 import { describe, expect, it } from "vitest";
 import { relaxedSimdSupported } from "../../src/runtime/features.ts";
 
@@ -245,6 +246,12 @@ describe("checkpoints", () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) => run.on("exit", (_, signal) => resolve(signal)));
     const deadline = Date.now() + 60_000;
     while (!existsSync(ck) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // while the run goes on writing checkpoints, every read finds a whole one: its checksum holds
+    for (let read = 0; read < 25; read++) {
+      const bytes = readFileSync(ck);
+      expect(bytes.readInt32LE(bytes.length - 4)).toBe(CRC32.buf(bytes.subarray(0, -4)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
     run.kill("SIGKILL");
     expect(await exited).toBe("SIGKILL");
 
@@ -260,10 +267,14 @@ describe("checkpoints", () => {
     writeFileSync(ck, bytes.subarray(0, bytes.length - 8));
     const truncated = await nnc("train", "examples/xor.nn", "--resume", ck);
     expect(truncated.code).toBe(1);
-    expect(truncated.stderr).toMatch(/^error: .*xor\.ck: expected \d+ bytes, found \d+ \(truncated or corrupt\)/);
+    expect(truncated.stderr).toMatch(/^error: .*xor\.ck: its contents do not match their checksum \(the file is truncated or corrupt\)/);
     writeFileSync(ck, bytes);
-    const other = await nnc("train", "examples/sine.nn", "--resume", ck);
+    // refused, it writes nothing, not even the checkpoint it was asked to keep
+    const other = await nnc("train", "examples/sine.nn", "--resume", ck, "--checkpoint", ck, "--save", join(dir, "sine.w"));
+    expect(other.code).toBe(1);
     expect(other.stderr).toContain("xor.ck: it is for model `xor`, not `sine`");
+    expect(readFileSync(ck).equals(bytes)).toBe(true);
+    expect(existsSync(join(dir, "sine.w"))).toBe(false);
     const rebatched = await nnc("train", "examples/xor.nn", "--resume", ck, "--batch", "2");
     expect(rebatched.code).toBe(1);
     expect(rebatched.stderr).toContain("xor.ck: it was written by another version of model `xor`");
