@@ -46,8 +46,9 @@ memory, with the same results, bit for bit, as on one; it runs on more than
 one only where memory can be shared (Node, Deno, workers of cross-origin
 isolated pages). The default here is 1, a module any runtime runs; the
 commands that train or run the model build for every core when a step has
-the work to share (10 MFLOP or more). Every command that builds the model
-takes --batch, --relaxed-simd and --threads.`,
+the work to share (10 MFLOP or more). The commands that train or run the
+model (train, eval, predict, translate, generate) also take --batch,
+--relaxed-simd and --threads.`,
     options: { ...help, ...build, output: { type: "string", short: "o" } },
     async run(file, values) {
       const compiled = await compileFile(file, values, 1);

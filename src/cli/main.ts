@@ -11,26 +11,24 @@ import { WeightsError } from "../runtime/weights.ts";
 import { commands } from "./commands.ts";
 import { CompileFailure, UsageError } from "./errors.ts";
 
+/** Each command's synopsis: its help up to the first blank line. */
+const synopses = Object.values(commands).map((c) => c.help.split("\n\n")[0].replace(/^nnc /, "  nnc ").replaceAll("\n", "\n  "));
 const usage = `nnc: a neural-network compiler from .nn files to WebAssembly that trains
 
 usage:
-  nnc compile FILE.nn [-o FILE.wasm] [--batch N] [--relaxed-simd] [--threads N]
-  nnc train   FILE.nn [--data PATH] [--epochs N] [--batch N] [--threads N] [--seed N] [--save FILE] [--report FILE.json]
-                      [--plot FILE.svg] [--checkpoint FILE [--every N]] [--resume FILE] [--check-numerics] [--quiet]
-  nnc eval    FILE.nn --weights FILE [--data PATH] [--batch N] [--confusion FILE.svg]
-  nnc predict FILE.nn --weights FILE [--data PATH] [--limit N] [--batch N]
-  nnc export  FILE.nn --weights FILE --onnx OUT.onnx [--batch N]
-  nnc translate FILE.nn --weights FILE (--text "..." | --test)
-  nnc generate FILE.nn --weights FILE [--prompt TEXT] [--length N] [--temperature T] [--seed N]
-  nnc inspect FILE.nn [--source] [--svg FILE.svg] [--batch N]
+${synopses.join("\n")}
 
 Run \`nnc COMMAND --help\` for one command.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h") {
+  if (name === "--help" || name === "-h") {
     process.stdout.write(`${usage}\n`);
-    return name ? 0 : 1;
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(`${usage}\n`);
+    return 1;
   }
   const command = commands[name];
   if (!command) {

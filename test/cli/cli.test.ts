@@ -7,7 +7,9 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import CRC32 from "crc-32";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { commands } from "../../src/cli/commands.ts";
+import { main } from "../../src/cli/main.ts";
 import { relaxedSimdSupported } from "../../src/runtime/features.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -183,6 +185,33 @@ describe("mistakes get located messages and exit 1", () => {
       expect(r.code, args.join(" ")).toBe(1);
       noStackTrace(r.stderr);
     }
+  });
+});
+
+describe("help and exit codes", () => {
+  it("every command explains itself with --help (exit 0); nnc alone prints the usage of all of them to stderr (exit 1)", async () => {
+    const alone = await nnc();
+    expect(alone.code).toBe(1);
+    for (const name of Object.keys(commands)) {
+      const r = await nnc(name, "--help");
+      expect(r.code, name).toBe(0);
+      const synopsis = r.stdout.split("\n")[0];
+      expect(synopsis, name).toMatch(new RegExp(`^nnc ${name} FILE\\.nn`));
+      expect(alone.stderr).toContain(synopsis.slice("nnc ".length));
+    }
+  });
+
+  it("an error that is nnc's own exits 2 and asks for a report", async () => {
+    const run = vi.spyOn(commands.compile, "run").mockRejectedValue(new TypeError("x is undefined"));
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((text) => written.push(String(text)) > 0);
+    try {
+      expect(await main(["compile", "examples/xor.nn"])).toBe(2);
+    } finally {
+      run.mockRestore();
+      write.mockRestore();
+    }
+    expect(written.join("")).toMatch(/^internal error \(a bug in nnc; please report it with the command and the \.nn file\):\nTypeError: x is undefined/);
   });
 });
 
