@@ -102,7 +102,7 @@ describe("ONNX export agrees with the compiled model", () => {
       const fresh = randomData(compiled.manifest, 2 * batch + 3, rng);
       const difference = maxRelativeDifference(await runOnnx(exported.bytes, compiled.manifest, fresh), model.predict(fresh));
       console.log(`${compiled.manifest.model}: ${exported.nodes} ONNX nodes, max relative difference ${difference.toExponential(2)}`);
-      expect(difference).toBeLessThan(1e-4);
+      expect(difference).toBeLessThan(1e-5);
     });
   }
 
@@ -174,6 +174,6 @@ describe("nnc export", () => {
 
     const fresh = randomData(compiled.manifest, 3, new Rng(2));
     const onnx = new Uint8Array(readFileSync(join(dir, "tiny.onnx")));
-    expect(maxRelativeDifference(await runOnnx(onnx, compiled.manifest, fresh), model.predict(fresh))).toBeLessThan(1e-4);
+    expect(maxRelativeDifference(await runOnnx(onnx, compiled.manifest, fresh), model.predict(fresh))).toBeLessThan(1e-5);
   });
 });
