@@ -258,11 +258,17 @@ function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: N
         return index.inner === inner ? `((e / ${inner}) % ${index.channels})` : `(((e + j) / ${index.inner}) % ${index.channels})`;
     }
   };
+  // values the same for a whole row (a scalar, a row's channel) are read once per row, before its loop
+  const perRow = new Map<string, string>();
   const read = (x: Node, index: Index) => {
     if (mine.has(x.id)) return `v${x.id}`;
     const address = `${at(x)} + (${element(index)} << 2)`;
-    if (lanes === 1) return `load<f32>(${address})`;
-    return index.kind === "full" || index.kind === "suffix" ? `v128.load(${address})` : `f32x4.splat(load<f32>(${address}))`;
+    const value =
+      lanes === 1 ? `load<f32>(${address})` : index.kind === "full" || index.kind === "suffix" ? `v128.load(${address})` : `f32x4.splat(load<f32>(${address}))`;
+    if (!(index.kind === "scalar" || (index.kind === "channel" && index.inner === inner))) return value;
+    const name = `r${x.id}_${index.kind}`;
+    perRow.set(name, value);
+    return name;
   };
   const body = nodes.map((node, k) => {
     const args = node.inputs.map((i, a) => read(graph.nodes[i], views[k].index[a]));
@@ -271,7 +277,8 @@ function pointwiseLoop(graph: Graph, nodes: Node[], fusion: Fusion, at: (node: N
     return `const v${node.id} = ${value};${store}`;
   });
   const [start, end] = split ? [`from(${count}, ${inner})`, `to(${count}, ${inner})`] : [base, `${base} + ${count}`];
-  return `for (let e = ${start}, end = ${end}; e < end; e += ${inner}) {
+  const rowReads = [...perRow].map(([name, value]) => `\n  const ${name} = ${value};`).join("");
+  return `for (let e = ${start}, end = ${end}; e < end; e += ${inner}) {${rowReads}
   for (let j = 0; j < ${inner}; j += ${lanes}) {
     ${body.join("\n    ")}
   }
