@@ -162,16 +162,23 @@ export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
 
 /**
  * C[M, N] (+)= A B^T, A [M, K], B stored [N, K]: input gradients dy W^T.
- * Dot products along k. Only columns [j0, j1) when j1 is given (j0 a multiple of
- * four); split, the threads share the rows.
+ * Dot products along k: rows of C two at a time, four outputs of each per
+ * pass (each load of B's rows serves both rows of A), what is left row by
+ * row. Only columns [j0, j1) when j1 is given (j0 a multiple of four); split,
+ * the threads share the rows. Every output sums in the same order whichever
+ * path computes it.
  */
 @inline
 export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false, j0: i32 = 0, j1: i32 = -1): void {
   const jn = j1 < 0 ? N : j1;
-  for (let i = split ? from(M, 1) : 0, i1 = split ? to(M, 1) : M; i < i1; i++) {
-    const ai = a + <usize>(i * K * 4);
+  const i1 = split ? to(M, 1) : M;
+  let i = split ? from(M, 1) : 0;
+  for (; i + 2 <= i1; i += 2) {
+    const a0 = a + <usize>(i * K * 4);
+    const a1 = a0 + <usize>(K * 4);
+    const c0 = c + <usize>(i * N * 4);
+    const c1 = c0 + <usize>(N * 4);
     let j = j0;
-    // four outputs at a time share each load of A's row
     for (; j + 4 <= jn; j += 4) {
       const b0 = b + <usize>(j * K * 4);
       const b1 = b0 + <usize>(K * 4);
@@ -181,26 +188,81 @@ export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ac
       let s1 = f32x4.splat(0);
       let s2 = f32x4.splat(0);
       let s3 = f32x4.splat(0);
+      let t0 = f32x4.splat(0);
+      let t1 = f32x4.splat(0);
+      let t2 = f32x4.splat(0);
+      let t3 = f32x4.splat(0);
       let k = 0;
       for (; k + 4 <= K; k += 4) {
-        const av = v128.load(ai + <usize>(k * 4));
-        s0 = madd(av, v128.load(b0 + <usize>(k * 4)), s0);
-        s1 = madd(av, v128.load(b1 + <usize>(k * 4)), s1);
-        s2 = madd(av, v128.load(b2 + <usize>(k * 4)), s2);
-        s3 = madd(av, v128.load(b3 + <usize>(k * 4)), s3);
+        const u = v128.load(a0 + <usize>(k * 4));
+        const v = v128.load(a1 + <usize>(k * 4));
+        const x0 = v128.load(b0 + <usize>(k * 4));
+        s0 = madd(u, x0, s0);
+        t0 = madd(v, x0, t0);
+        const x1 = v128.load(b1 + <usize>(k * 4));
+        s1 = madd(u, x1, s1);
+        t1 = madd(v, x1, t1);
+        const x2 = v128.load(b2 + <usize>(k * 4));
+        s2 = madd(u, x2, s2);
+        t2 = madd(v, x2, t2);
+        const x3 = v128.load(b3 + <usize>(k * 4));
+        s3 = madd(u, x3, s3);
+        t3 = madd(v, x3, t3);
       }
-      dot_tail(ai, b0, c + <usize>((i * N + j) * 4), k, K, s0, acc);
-      dot_tail(ai, b1, c + <usize>((i * N + j + 1) * 4), k, K, s1, acc);
-      dot_tail(ai, b2, c + <usize>((i * N + j + 2) * 4), k, K, s2, acc);
-      dot_tail(ai, b3, c + <usize>((i * N + j + 3) * 4), k, K, s3, acc);
+      const cj = <usize>(j * 4);
+      dot_tail(a0, b0, c0 + cj, k, K, s0, acc);
+      dot_tail(a0, b1, c0 + cj + 4, k, K, s1, acc);
+      dot_tail(a0, b2, c0 + cj + 8, k, K, s2, acc);
+      dot_tail(a0, b3, c0 + cj + 12, k, K, s3, acc);
+      dot_tail(a1, b0, c1 + cj, k, K, t0, acc);
+      dot_tail(a1, b1, c1 + cj + 4, k, K, t1, acc);
+      dot_tail(a1, b2, c1 + cj + 8, k, K, t2, acc);
+      dot_tail(a1, b3, c1 + cj + 12, k, K, t3, acc);
     }
-    for (; j < jn; j++) {
-      const bj = b + <usize>(j * K * 4);
-      let sum = f32x4.splat(0);
-      let k = 0;
-      for (; k + 4 <= K; k += 4) sum = madd(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4)), sum);
-      dot_tail(ai, bj, c + <usize>((i * N + j) * 4), k, K, sum, acc);
+    nt_columns(a0, b, c0, j, jn, K, acc);
+    nt_columns(a1, b, c1, j, jn, K, acc);
+  }
+  if (i < i1) nt_row(a + <usize>(i * K * 4), b, c + <usize>(i * N * 4), j0, jn, K, acc);
+}
+
+/** One row of A B^T, columns [j0, jn): four outputs at a time share each load of A's row, then one at a time. */
+@inline
+function nt_row(ai: usize, b: usize, ci: usize, j0: i32, jn: i32, K: i32, acc: bool): void {
+  let j = j0;
+  for (; j + 4 <= jn; j += 4) {
+    const b0 = b + <usize>(j * K * 4);
+    const b1 = b0 + <usize>(K * 4);
+    const b2 = b1 + <usize>(K * 4);
+    const b3 = b2 + <usize>(K * 4);
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let s2 = f32x4.splat(0);
+    let s3 = f32x4.splat(0);
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const av = v128.load(ai + <usize>(k * 4));
+      s0 = madd(av, v128.load(b0 + <usize>(k * 4)), s0);
+      s1 = madd(av, v128.load(b1 + <usize>(k * 4)), s1);
+      s2 = madd(av, v128.load(b2 + <usize>(k * 4)), s2);
+      s3 = madd(av, v128.load(b3 + <usize>(k * 4)), s3);
     }
+    dot_tail(ai, b0, ci + <usize>(j * 4), k, K, s0, acc);
+    dot_tail(ai, b1, ci + <usize>((j + 1) * 4), k, K, s1, acc);
+    dot_tail(ai, b2, ci + <usize>((j + 2) * 4), k, K, s2, acc);
+    dot_tail(ai, b3, ci + <usize>((j + 3) * 4), k, K, s3, acc);
+  }
+  nt_columns(ai, b, ci, j, jn, K, acc);
+}
+
+/** Outputs [j, jn) of one row of A B^T, one at a time. */
+@inline
+function nt_columns(ai: usize, b: usize, ci: usize, j: i32, jn: i32, K: i32, acc: bool): void {
+  for (; j < jn; j++) {
+    const bj = b + <usize>(j * K * 4);
+    let sum = f32x4.splat(0);
+    let k = 0;
+    for (; k + 4 <= K; k += 4) sum = madd(v128.load(ai + <usize>(k * 4)), v128.load(bj + <usize>(k * 4)), sum);
+    dot_tail(ai, bj, ci + <usize>(j * 4), k, K, sum, acc);
   }
 }
 
