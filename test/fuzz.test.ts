@@ -1,5 +1,5 @@
 // Fuzz test of the compiler front end with fast-check. For ANY text, compileGraph (parse,
-// elaborate, passes) must return within 2 s without throwing; `ok: false` must carry a
+// elaborate, passes) must return within 5 s of CPU time without throwing; `ok: false` must carry a
 // diagnostic located inside the text (line >= 1, column >= 1, line <= line count + 1), and
 // `ok: true` a graph with a loss node. Inputs come in four families:
 //   (a) examples/*.nn and test/diagnostics/*.nn, mutated: truncated, a span deleted or
@@ -7,7 +7,7 @@
 //   (b) token soup: keywords, layer names, punctuation, names and numbers, bare or inside a model;
 //   (c) random models from a small grammar, to get past the parser into elaboration;
 //   (d) deep nesting, long chains, nested `repeat`s, blocks that call blocks.
-// Every call runs in a child process (on the build in dist/, which npm test makes first), so that a hang (2 s of the child's CPU time; wall time
+// Every call runs in a child process (on the build in dist/, which npm test makes first), so that a hang (5 s of the child's CPU time; wall time
 // where there is no /proc) or a crash (such as running out of memory) fails the test instead
 // of freezing it. Each family runs for FUZZ_MS (default 4000 ms; `FUZZ_MS=60000 npx vitest run
 // test/fuzz.test.ts` digs deeper), and the run prints how many inputs it tried. The failures
@@ -18,7 +18,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 
-const CALL_LIMIT_MS = 2000;
+// CPU time of all the child's threads, the collector's included: the largest regression below
+// takes 1.2 s of it on a fast machine and 2.4-3.5 s on a slow one
+const CALL_LIMIT_MS = 5000;
 const FAMILY_LIMIT_MS = Number(process.env.FUZZ_MS ?? 4000);
 
 // ---- running compileGraph in a child process ---------------------------------------------
@@ -409,6 +411,7 @@ const regressions: [string, string][] = [
   // RangeError from the memory plan: Math.max(...sizes) spread one argument per node onto the stack
   ["a model of 160,000 nodes", "model m{input x:[1] input t:[1] repeat 1000{repeat 40{h=dense(x,1)}} loss mse(h,t)}"],
   // over 2 s to say it is too large: the memory plan searched a list of every parameter and gradient for each tensor
+  // (4.5-6.4 s of CPU time, against 2.4-3.5 s now, on a slow machine)
   [
     "the Transformer with 1000 decoder layers",
     readFileSync("examples/transformer.nn", "utf8").replace(/repeat \d+ \{ y = decoder/, "repeat 1000 { y = decoder"),
