@@ -30,8 +30,9 @@ export function emitModule(graph: Graph, mem: Layout, fusion: Fusion, threads = 
     return `\nif (checking) check_finite(${index}, ${at(node)}, ${node.batched ? `n * ${row}` : size(node.shape)});`;
   };
   const scratch = `(${mem.scratch} + thread * ${mem.scratchBytes})`;
-  // Each kernel is a function of its own (never inlined: see KERNEL_FUNCTIONS),
-  // called in order by its phase with a barrier after each.
+  // Each kernel is a function of its own, called in order by its phase with a
+  // barrier after each: in one function per phase, a Transformer's thousands
+  // of locals made Binaryen's coalesce-locals (quadratic in them) take minutes.
   const phase = (name: string, list: Kernel[]) => {
     const bodies = list
       .map((k) => {

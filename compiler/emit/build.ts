@@ -1,13 +1,11 @@
 // Build: AssemblyScript source -> .wasm with the AssemblyScript compiler API,
 // entirely in memory. Binaryen (inside asc) optimises at -O2 with SIMD on;
-// a transform keeps the model's kernels from being inlined into one another
-// and stores the manifest as a custom section before optimisation.
+// a transform stores the manifest as a custom section before optimisation.
 // Built for threads, the module imports its memory (shared, of a fixed size)
 // so that every thread's instance can be given the same one.
 // buildModule also serves modules that are not models (bench/gemm.ts).
 
 import asc from "assemblyscript/asc";
-import binaryen from "assemblyscript/binaryen";
 import { MANIFEST_SECTION, type Manifest } from "../../src/runtime/manifest.ts";
 import { kernels } from "../kernels.generated.ts";
 
@@ -25,18 +23,6 @@ export const MAX_THREADS = 16;
 
 /** The pages of linear memory a module whose static data starts at `memoryBase` has: room for the kernels' own (each thread's GEMM panel). */
 export const memoryPages = (memoryBase: number) => Math.ceil(memoryBase / 65536) + 6;
-
-/**
- * The functions Binaryen must not inline: a model's kernels (emit/assemblyscript.ts
- * names them so). Inlined into one function per phase, a Transformer's
- * thousands of locals made Binaryen's coalesce-locals take minutes.
- */
-export const KERNEL_FUNCTIONS = "*_kernel_*";
-
-function keepKernelsApart(module: binaryen.Module): void {
-  binaryen.setPassArgument("no-inline", KERNEL_FUNCTIONS);
-  module.runPasses(["no-inline"]);
-}
 
 export async function buildWasm(source: string, manifest: Manifest, options: BuildOptions = {}): Promise<Uint8Array> {
   const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
@@ -85,14 +71,7 @@ export async function buildModule(source: string, memoryBase: number, options: B
       listFiles: () => [],
       stdout: { write: () => true } as never,
       stderr: { write: (s: string | Uint8Array) => errors.push(String(s)) > 0 } as never,
-      transforms: [
-        {
-          afterCompile(module: binaryen.Module) {
-            keepKernelsApart(module);
-            afterCompile?.(module as never);
-          },
-        },
-      ] as never,
+      transforms: (afterCompile ? [{ afterCompile }] : []) as never,
     },
   );
   if (result.error || !binary) throw new Error(`internal: AssemblyScript failed on generated code:\n${errors.join("")}\n${result.error?.message ?? ""}`);
