@@ -25,14 +25,17 @@ function madd(x: v128, y: v128, acc: v128): v128 {
 // C[M, N] (+)= op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
 // A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
 // With acc the product is added to C, else it replaces it.
-// For each block of 16 columns and KC rows of k, B's block is first copied
-// into a contiguous panel, one per thread (rows of B lie N floats apart: read straight down,
-// they thrash the cache when N is a large power of two); then rows of C go two
-// at a time over it (eight f32x4 accumulators, each load of the panel serving
-// both rows), what is left row by row. Every output sums over k in ascending
-// order whichever path computes it, and a block of k continues the sum the
-// block before stored in C: the same result, bit for bit, as one pass.
+// For each block of KC rows of k, and in it each block of MC rows of C (so
+// that the block of A they read stays in cache over every panel), each block
+// of 16 columns of B is first copied into a contiguous panel, one per thread
+// (rows of B lie N floats apart: read straight down, they thrash the cache
+// when N is a large power of two); then rows of C go two at a time over it
+// (eight f32x4 accumulators, each load of the panel serving both rows), what
+// is left row by row. Every output sums over k in ascending order whichever
+// path computes it, and a block of k continues the sum the block before
+// stored in C: the same result, bit for bit, as one pass.
 const KC = 256;
+const MC = 64;
 const PANELS: usize = memory.data(KC * 64 * MAX_THREADS, 16);
 
 @inline
@@ -44,29 +47,32 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
   const i0 = split && !byColumns ? from(M, 2) : 0;
   const i1 = split && !byColumns ? to(M, 2) : M;
   const panel = PANELS + <usize>(thread * KC * 64);
-  let j = j0;
-  for (; j + 16 <= j1; j += 16) {
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = min(KC, K - k0);
-      const more = acc || k0 > 0;
-      for (let k = 0; k < kc; k++) {
-        const source = b + <usize>(((k0 + k) * N + j) * 4);
-        const into = panel + <usize>(k * 64);
-        v128.store(into, v128.load(source));
-        v128.store(into, v128.load(source, 16), 16);
-        v128.store(into, v128.load(source, 32), 32);
-        v128.store(into, v128.load(source, 48), 48);
+  const jt = j0 + ((j1 - j0) & ~15); // the end of the whole panels
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const more = acc || k0 > 0;
+    const ak = a + <usize>(k0 * acs * 4);
+    for (let m0 = i0; m0 < i1; m0 += MC) {
+      const m1 = min(m0 + MC, i1);
+      for (let j = j0; j < jt; j += 16) {
+        for (let k = 0; k < kc; k++) {
+          const source = b + <usize>(((k0 + k) * N + j) * 4);
+          const into = panel + <usize>(k * 64);
+          v128.store(into, v128.load(source));
+          v128.store(into, v128.load(source, 16), 16);
+          v128.store(into, v128.load(source, 32), 32);
+          v128.store(into, v128.load(source, 48), 48);
+        }
+        let i = m0;
+        for (; i + 2 <= m1; i += 2) {
+          const a0 = ak + <usize>(i * ars * 4);
+          panel_rows(a0, a0 + <usize>(ars * 4), panel, c + <usize>((i * N + j) * 4), N, kc, acs, more);
+        }
+        if (i < m1) row16(ak + <usize>(i * ars * 4), panel, 64, c + <usize>((i * N + j) * 4), kc, acs, more);
       }
-      const ak = a + <usize>(k0 * acs * 4);
-      let i = i0;
-      for (; i + 2 <= i1; i += 2) {
-        const a0 = ak + <usize>(i * ars * 4);
-        panel_rows(a0, a0 + <usize>(ars * 4), panel, c + <usize>((i * N + j) * 4), N, kc, acs, more);
-      }
-      if (i < i1) row16(ak + <usize>(i * ars * 4), panel, 64, c + <usize>((i * N + j) * 4), kc, acs, more);
     }
   }
-  if (j < j1) for (let i = i0; i < i1; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), j, N, K, acs, acc);
+  if (jt < j1) for (let i = i0; i < i1; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), jt, N, K, acs, acc);
 }
 
 /** Two rows of C, 16 columns, over kc rows of the panel: C[0..2][0..16] (+)= A rows x panel. */
