@@ -28,18 +28,22 @@ function madd(x: v128, y: v128, acc: v128): v128 {
 // For each block of KC rows of k, and in it each block of MC rows of C, the
 // block of A is first copied, rows two by two with their elements
 // interleaved, into a contiguous pack; then each block of 16 columns of B
-// into a contiguous panel (one pack and one panel per thread): read in
+// into a contiguous panel (one pack, panel and tile per thread): read in
 // place, rows of B lie N floats apart and thrash the cache when N is a large
 // power of two, and A transposed is read M floats apart. Rows of C then go
 // two at a time over the panel (eight f32x4 accumulators, each load of the
-// panel serving both rows), what is left row by row; the pack stays in cache
-// while every panel passes. Every output sums over k in ascending order
-// whichever path computes it, and a block of k continues the sum the block
-// before stored in C: the same result, bit for bit, as one pass.
+// panel serving both rows), an odd last row alone; the pack stays in cache
+// while every panel passes. A last block of 8 to 15 columns is padded with
+// zeros in the panel, and its block of C passes through a tile of 16
+// columns; fewer than 8 go column by column (a whole panel for them
+// measured slower). Every output sums over k in ascending order, and a block of k
+// continues the sum the block before stored in C: the same result, bit for
+// bit, as one pass.
 const KC = 256;
 const MC = 64;
 const PANELS: usize = memory.data(KC * 64 * MAX_THREADS, 16);
 const PACKS: usize = memory.data(KC * MC * 4 * MAX_THREADS, 16);
+const TILES: usize = memory.data(MC * 64 * MAX_THREADS, 16);
 
 @inline
 function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool, split: bool): void {
@@ -51,36 +55,41 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
   const i1 = split && !byColumns ? to(M, 2) : M;
   const panel = PANELS + <usize>(thread * KC * 64);
   const pack = PACKS + <usize>(thread * KC * MC * 4);
+  const tile = TILES + <usize>(thread * MC * 64);
   const jt = j0 + ((j1 - j0) & ~15); // the end of the whole panels
-  if (j0 < jt) {
+  const width = j1 - jt < 8 ? 0 : j1 - jt; // a last panel padded with zeros, or none: fewer than 8 columns go one by one
+  const jp = jt + width; // the end of the columns that go through panels
+  if (j0 < jp) {
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = min(KC, K - k0);
       const more = acc || k0 > 0;
-      const ak = a + <usize>(k0 * acs * 4);
       for (let m0 = i0; m0 < i1; m0 += MC) {
-        const m1 = min(m0 + MC, i1);
-        const pairs = (m1 - m0) >> 1;
-        pack_rows(ak + <usize>(m0 * ars * 4), pack, m1 - m0, kc, ars, acs);
+        const rows = min(MC, i1 - m0);
+        pack_rows(a + <usize>((m0 * ars + k0 * acs) * 4), pack, rows, kc, ars, acs);
+        const bk = b + <usize>(k0 * N * 4);
+        const cm = c + <usize>(m0 * N * 4);
         for (let j = j0; j < jt; j += 16) {
-          const source = b + <usize>((k0 * N + j) * 4);
-          for (let k = 0; k < kc; k++) {
-            const row = source + <usize>(k * N * 4);
-            const into = panel + <usize>(k * 64);
-            v128.store(into, v128.load(row));
-            v128.store(into, v128.load(row, 16), 16);
-            v128.store(into, v128.load(row, 32), 32);
-            v128.store(into, v128.load(row, 48), 48);
-          }
-          const cj = c + <usize>((m0 * N + j) * 4);
-          for (let pair = 0; pair < pairs; pair++) {
-            panel_rows(pack + <usize>(pair * kc * 8), panel, cj + <usize>(pair * 2 * N * 4), N, kc, more);
-          }
-          if (m1 - m0 > pairs * 2) row16(pack + <usize>(pairs * kc * 8), 4, panel, 64, cj + <usize>(pairs * 2 * N * 4), kc, more);
+          pack_panel(bk + <usize>(j * 4), N, panel, kc, 16);
+          block_rows(pack, panel, cm + <usize>(j * 4), N, rows, kc, more);
+        }
+        if (width > 0) {
+          pack_panel(bk + <usize>(jt * 4), N, panel, kc, width);
+          if (more) copy_columns(cm + <usize>(jt * 4), N, tile, 16, rows, width);
+          block_rows(pack, panel, tile, 16, rows, kc, more);
+          copy_columns(tile, 16, cm + <usize>(jt * 4), N, rows, width);
         }
       }
     }
   }
-  if (jt < j1) for (let i = i0; i < i1; i++) gemm_row(a + <usize>(i * ars * 4), b, c + <usize>(i * N * 4), jt, N, K, acs, acc);
+  if (jp < j1) for (let i = i0; i < i1; i++) narrow_columns(a + <usize>(i * ars * 4), acs, b, c + <usize>(i * N * 4), jp, N, K, acc);
+}
+
+/** `rows` rows of C from `p`, `stride` floats apart, 16 columns, over kc rows of the panel: two at a time, then an odd last row. */
+@inline
+function block_rows(pack: usize, panel: usize, p: usize, stride: i32, rows: i32, kc: i32, acc: bool): void {
+  const pairs = rows >> 1;
+  for (let pair = 0; pair < pairs; pair++) panel_rows(pack + <usize>(pair * kc * 8), panel, p + <usize>(pair * 2 * stride * 4), stride, kc, acc);
+  if (rows & 1) row16(pack + <usize>(pairs * kc * 8), panel, p + <usize>(pairs * 2 * stride * 4), kc, acc);
 }
 
 /** Copies `rows` rows of A, kc elements each, into `pack`: pairs of rows with their elements interleaved, then the odd row alone. */
@@ -99,6 +108,36 @@ function pack_rows(a: usize, pack: usize, rows: i32, kc: i32, ars: i32, acs: i32
   if (i < rows) {
     const r0 = a + <usize>(i * ars * 4);
     for (let k = 0; k < kc; k++, into += 4) store<f32>(into, load<f32>(r0 + <usize>(k * acs * 4)));
+  }
+}
+
+/** Copies `width` (at most 16) columns of kc rows of B, N floats apart from `source`, into the panel's rows of 16, zeros after them. */
+@inline
+function pack_panel(source: usize, N: i32, panel: usize, kc: i32, width: i32): void {
+  if (width == 16) {
+    for (let k = 0; k < kc; k++) {
+      const row = source + <usize>(k * N * 4);
+      const into = panel + <usize>(k * 64);
+      v128.store(into, v128.load(row));
+      v128.store(into, v128.load(row, 16), 16);
+      v128.store(into, v128.load(row, 32), 32);
+      v128.store(into, v128.load(row, 48), 48);
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const row = source + <usize>(k * N * 4);
+      const into = panel + <usize>(k * 64);
+      for (let l = 0; l < width; l++) store<f32>(into + <usize>(l * 4), load<f32>(row + <usize>(l * 4)));
+      for (let l = width; l < 16; l++) store<f32>(into + <usize>(l * 4), 0);
+    }
+  }
+}
+
+/** Copies `width` floats of each of `rows` rows, `fromStride` and `toStride` floats apart. */
+@inline
+function copy_columns(from: usize, fromStride: i32, to: usize, toStride: i32, rows: i32, width: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let l = 0; l < width; l++) store<f32>(to + <usize>((r * toStride + l) * 4), load<f32>(from + <usize>((r * fromStride + l) * 4)));
   }
 }
 
@@ -145,35 +184,30 @@ function panel_rows(pair: usize, panel: usize, p: usize, N: i32, kc: i32, acc: b
   v128.store(q, y3, 48);
 }
 
-/**
- * C[i][j..j+16] (+)= sum over k < K of A[i, k] B[k][j..j+16]: four accumulators.
- * A[i, k] is at ai + k * aStep bytes, B[k][j] at bj + k * bStep.
- */
+/** One row of C, 16 columns, over kc rows of the panel: C[0][0..16] (+)= the packed row of A at `row` x panel. */
 @inline
-function row16(ai: usize, aStep: i32, bj: usize, bStep: i32, cj: usize, K: i32, acc: bool): void {
-  let c0 = acc ? v128.load(cj) : f32x4.splat(0);
-  let c1 = acc ? v128.load(cj, 16) : f32x4.splat(0);
-  let c2 = acc ? v128.load(cj, 32) : f32x4.splat(0);
-  let c3 = acc ? v128.load(cj, 48) : f32x4.splat(0);
-  const end = ai + <usize>(K * aStep);
-  for (let ak = ai, bk = bj; ak < end; ak += aStep, bk += bStep) {
-    const aik = v128.load32_splat(ak);
-    c0 = madd(aik, v128.load(bk), c0);
-    c1 = madd(aik, v128.load(bk, 16), c1);
-    c2 = madd(aik, v128.load(bk, 32), c2);
-    c3 = madd(aik, v128.load(bk, 48), c3);
+function row16(row: usize, panel: usize, p: usize, kc: i32, acc: bool): void {
+  let x0 = acc ? v128.load(p) : f32x4.splat(0);
+  let x1 = acc ? v128.load(p, 16) : f32x4.splat(0);
+  let x2 = acc ? v128.load(p, 32) : f32x4.splat(0);
+  let x3 = acc ? v128.load(p, 48) : f32x4.splat(0);
+  const end = row + <usize>(kc * 4);
+  for (let ak = row, bk = panel; ak < end; ak += 4, bk += 64) {
+    const u = v128.load32_splat(ak);
+    x0 = madd(u, v128.load(bk), x0);
+    x1 = madd(u, v128.load(bk, 16), x1);
+    x2 = madd(u, v128.load(bk, 32), x2);
+    x3 = madd(u, v128.load(bk, 48), x3);
   }
-  v128.store(cj, c0);
-  v128.store(cj, c1, 16);
-  v128.store(cj, c2, 32);
-  v128.store(cj, c3, 48);
+  v128.store(p, x0);
+  v128.store(p, x1, 16);
+  v128.store(p, x2, 32);
+  v128.store(p, x3, 48);
 }
 
-/** One row of C from column j0: 16 columns at a time in four accumulators, then 4, then one. */
+/** Columns [j, N) of one row of C, fewer than 8: four at a time in one accumulator, then one by one. A[i, k] is at ai + k * acs * 4. */
 @inline
-function gemm_row(ai: usize, b: usize, ci: usize, j0: i32, N: i32, K: i32, acs: i32, acc: bool): void {
-  let j = j0;
-  for (; j + 16 <= N; j += 16) row16(ai, acs * 4, b + <usize>(j * 4), N * 4, ci + <usize>(j * 4), K, acc);
+function narrow_columns(ai: usize, acs: i32, b: usize, ci: usize, j: i32, N: i32, K: i32, acc: bool): void {
   for (; j + 4 <= N; j += 4) {
     let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
     for (let k = 0; k < K; k++) {

@@ -21,8 +21,8 @@ export interface BuildOptions {
 /** As many threads as runtime-wasm/gemm.ts keeps panels for. */
 export const MAX_THREADS = 16;
 
-/** The pages of linear memory a module whose static data starts at `memoryBase` has: room for the kernels' own (each thread's GEMM panel, 16 KiB, and pack of A, 64 KiB). */
-export const memoryPages = (memoryBase: number) => Math.ceil(memoryBase / 65536) + 22;
+/** The pages of linear memory a module whose static data starts at `memoryBase` has: room for the kernels' own (each thread's GEMM panel, 16 KiB, pack of A, 64 KiB, and tile of C, 4 KiB). */
+export const memoryPages = (memoryBase: number) => Math.ceil(memoryBase / 65536) + 23;
 
 export async function buildWasm(source: string, manifest: Manifest, options: BuildOptions = {}): Promise<Uint8Array> {
   const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
