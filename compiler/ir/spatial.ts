@@ -4,7 +4,7 @@
 // in every framework: y[b, f, oy, ox] = sum_{c,i,j} w[f, c, i, j] x[b, c, oy*s + i - pt, ox*s + j - pl].
 
 import { type Attrs, formatShape, type Node, type Shape, size } from "./graph.ts";
-import { f32, type KernelOp, type OpDef, type Typed } from "./ops.ts";
+import { f32, type KernelContext, type KernelOp, type OpDef, type Typed } from "./ops.ts";
 
 export type SpatialOp =
   | "conv2d"
@@ -261,9 +261,9 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
         for (const [yi, xi] of best) out[base + xi] += ins[1][plane * g.HO * g.WO + yi];
       }
     },
-    kernel({ node, ins: [x, gy], at }) {
+    kernel({ node, ins: [x, gy], at, epilogue }) {
       const g = poolWindow(x.shape, node.attrs);
-      if (g.KH === 2 && g.KW === 2 && g.S === 2) return maxPoolGrad2x2(g, x.shape[0] * g.C, at(x), at(gy), at(node));
+      if (g.KH === 2 && g.KW === 2 && g.S === 2) return maxPoolGrad2x2(g, x.shape[0] * g.C, at(x), at(gy), at(node), epilogue);
       return planeLoop(
         x.shape[0] * g.C,
         g,
@@ -402,6 +402,22 @@ function planeLoop(planes: number, g: Window, body: string, input: number, zeroe
 }
 
 /**
+ * The groups of four windows a row of 2x2 pools goes in: every whole group,
+ * and where WO is not a multiple of four a last group ending at WO that
+ * overlaps the one before (its windows computed twice, stored twice, the
+ * same values) rather than a scalar tail. Rows narrower than four windows go
+ * one window at a time.
+ */
+function windowGroups(WO: number, group: string, single: string): string {
+  if (WO < 4)
+    return `for (let ox = 0; ox < ${WO}; ox++) {${single}
+      }`;
+  return `for (let step = 0; step < ${WO}; step += 4) {
+        const ox = min(step, ${WO - 4});${group}
+      }`;
+}
+
+/**
  * 2x2 max-pooling with stride 2, four outputs at a time: the larger of each
  * two rows, then of each pair of columns (even and odd lanes gathered by
  * shuffles). The maximum of four values does not depend on the order they
@@ -416,16 +432,16 @@ function maxPool2x2(g: Window, planes: number, input: number, output: number): s
     for (let oy = 0; oy < ${g.HO}; oy++) {
       const r0 = xp + oy * ${2 * g.W * 4};
       const r1 = r0 + ${g.W * 4};
-      let ox = 0;
-      for (; ox + 4 <= ${g.WO}; ox += 4) {
+      ${windowGroups(
+        g.WO,
+        `
         const a = f32x4.max(v128.load(r0 + ox * 8), v128.load(r1 + ox * 8));
         const b = f32x4.max(v128.load(r0 + ox * 8, 16), v128.load(r1 + ox * 8, 16));
-        v128.store(op + (oy * ${g.WO} + ox) * 4, f32x4.max(i8x16.shuffle(a, b, ${even.join(", ")}), i8x16.shuffle(a, b, ${odd.join(", ")})));
-      }
-      for (; ox < ${g.WO}; ox++) {
+        v128.store(op + (oy * ${g.WO} + ox) * 4, f32x4.max(i8x16.shuffle(a, b, ${even.join(", ")}), i8x16.shuffle(a, b, ${odd.join(", ")})));`,
+        `
         const top = max(load<f32>(r0 + ox * 8), load<f32>(r0 + ox * 8 + 4));
-        store<f32>(op + (oy * ${g.WO} + ox) * 4, max(top, max(load<f32>(r1 + ox * 8), load<f32>(r1 + ox * 8 + 4))));
-      }
+        store<f32>(op + (oy * ${g.WO} + ox) * 4, max(top, max(load<f32>(r1 + ox * 8), load<f32>(r1 + ox * 8 + 4))));`,
+      )}
     }
   }`;
 }
@@ -434,8 +450,11 @@ function maxPool2x2(g: Window, planes: number, input: number, output: number): s
  * The gradient of 2x2 max-pooling with stride 2, four windows at a time: each
  * window's gradient goes to its first largest element (in row order, as the
  * scalar loop finds it), and 0 + g is stored as the scalar loop's sum is.
+ * Groups of four store all eight inputs of their windows, so a plane the
+ * windows cover whole needs no zeroing first. The fused pointwise nodes
+ * that follow run on each plane as soon as it is done, while it is in cache.
  */
-function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, output: number): string {
+function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, output: number, epilogue: KernelContext["epilogue"]): string {
   const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
   const odd = even.map((lane) => lane + 4);
   const low = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
@@ -443,19 +462,25 @@ function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, ou
   const spread = (row: string, left: string, right: string) =>
     `v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${low.join(", ")})));
         v128.store(${row} + ox * 8, f32x4.add(zero, i8x16.shuffle(${left}, ${right}, ${high.join(", ")})), 16);`;
+  const covered = g.WO >= 4 && g.H === 2 * g.HO && g.W === 2 * g.WO;
   return `for (${eachPlane(planes)}) {
     const zero = f32x4.splat(0);
     const xp = ${input} + plane * ${g.H * g.W * 4};
-    const dp = ${output} + plane * ${g.H * g.W * 4};
-    memory.fill(dp, 0, ${g.H * g.W * 4});
+    const dp = ${output} + plane * ${g.H * g.W * 4};${
+      covered
+        ? ""
+        : `
+    memory.fill(dp, 0, ${g.H * g.W * 4});`
+    }
     const gp = ${gy} + plane * ${g.HO * g.WO * 4};
     for (let oy = 0; oy < ${g.HO}; oy++) {
       const r0 = xp + oy * ${2 * g.W * 4};
       const r1 = r0 + ${g.W * 4};
       const d0 = dp + oy * ${2 * g.W * 4};
       const d1 = d0 + ${g.W * 4};
-      let ox = 0;
-      for (; ox + 4 <= ${g.WO}; ox += 4) {
+      ${windowGroups(
+        g.WO,
+        `
         const a = v128.load(r0 + ox * 8);
         const b = v128.load(r0 + ox * 8, 16);
         const c = v128.load(r1 + ox * 8);
@@ -475,17 +500,17 @@ function maxPoolGrad2x2(g: Window, planes: number, input: number, gy: number, ou
         const g10 = v128.and(gv, m10);
         const g11 = v128.and(gv, m11);
         ${spread("d0", "g00", "g01")}
-        ${spread("d1", "g10", "g11")}
-      }
-      for (; ox < ${g.WO}; ox++) {
+        ${spread("d1", "g10", "g11")}`,
+        `
         let best = r0 + ox * 8;
         if (load<f32>(r0 + ox * 8 + 4) > load<f32>(best)) best = r0 + ox * 8 + 4;
         if (load<f32>(r1 + ox * 8) > load<f32>(best)) best = r1 + ox * 8;
         if (load<f32>(r1 + ox * 8 + 4) > load<f32>(best)) best = r1 + ox * 8 + 4;
         const at = dp + (best - xp);
-        store<f32>(at, load<f32>(at) + load<f32>(gp + (oy * ${g.WO} + ox) * 4));
-      }
+        store<f32>(at, load<f32>(at) + load<f32>(gp + (oy * ${g.WO} + ox) * 4));`,
+      )}
     }
+    ${epilogue(`plane * ${g.H * g.W}`, g.H * g.W)}
   }`;
 }
 
