@@ -215,16 +215,23 @@ export const spatialOps: Record<SpatialOp, OpDef> = {
       out.fill(0);
       for (let i = 0; i < ins[0].length; i++) out[Math.floor(i / inner) % C] += ins[0][i];
     },
-    // threads share the channels; each channel sums its rows in order
+    // threads share the channels; each channel sums its rows in order, a row
+    // of whole vectors in four lanes (then the lanes in a fixed order)
     parallel: true,
     kernel({ node, ins: [gy], at }) {
       const [B, C, inner] = [gy.shape[0], gy.shape[1], size(gy.shape.slice(2))];
+      const rowSum =
+        inner % 4 === 0
+          ? `let v = f32x4.splat(0);
+      for (let j = 0; j < ${inner * 4}; j += 16) v = f32x4.add(v, v128.load(row + j));
+      const s = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));`
+          : `let s: f32 = 0;
+      for (let j = 0; j < ${inner * 4}; j += 4) s += load<f32>(row + j);`;
       return `for (let c = from(${C}, 1), end = to(${C}, 1); c < end; c++) {
     let total: f32 = 0;
     for (let b = 0; b < ${B}; b++) {
       const row = ${at(gy)} + (b * ${C} + c) * ${inner * 4};
-      let s: f32 = 0;
-      for (let j = 0; j < ${inner * 4}; j += 4) s += load<f32>(row + j);
+      ${rowSum}
       total += s;
     }
     store<f32>(${at(node)} + c * 4, total);
