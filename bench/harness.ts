@@ -47,28 +47,34 @@ export const median = (xs: number[]) => {
 
 /** Median work per second of `task` over `repeats` timings of >= `seconds` (and >= 3 steps when one step takes over a second). */
 export function timeSteps(task: Task, timing: Timing): number {
-  // Warm-up: >= 1 s and >= 5 steps, or a single step when steps are slow.
+  const slow = warmUp(task);
+  const rates: number[] = [];
+  for (let r = 0; r < timing.repeats; r++) rates.push(timeBurst(task, timing.seconds, slow ? SLOW_TIMED_STEPS : 1));
+  return median(rates);
+}
+
+/** Runs `task` for >= 1 s and >= 5 steps, or a single step when steps are slow; whether they are. */
+export function warmUp(task: Task): boolean {
   let t0 = performance.now();
   task.step();
   task.sync();
-  const slow = performance.now() - t0 > SLOW_STEP_MS;
-  if (!slow) {
-    t0 = performance.now();
-    for (let s = 1; s < 5 || performance.now() - t0 < 1000; s++) task.step();
-    task.sync();
+  if (performance.now() - t0 > SLOW_STEP_MS) return true;
+  t0 = performance.now();
+  for (let s = 1; s < 5 || performance.now() - t0 < 1000; s++) task.step();
+  task.sync();
+  return false;
+}
+
+/** Work per second of `task` over >= `seconds` and >= `minSteps` steps, warm already. */
+export function timeBurst(task: Task, seconds: number, minSteps = 1): number {
+  let steps = 0;
+  const start = performance.now();
+  while (steps < minSteps || performance.now() - start < seconds * 1000) {
+    task.step();
+    steps++;
   }
-  const rates: number[] = [];
-  for (let r = 0; r < timing.repeats; r++) {
-    let steps = 0;
-    const start = performance.now();
-    while (steps < (slow ? SLOW_TIMED_STEPS : 1) || performance.now() - start < timing.seconds * 1000) {
-      task.step();
-      steps++;
-    }
-    task.sync();
-    rates.push((steps * task.work) / ((performance.now() - start) / 1000));
-  }
-  return median(rates);
+  task.sync();
+  return (steps * task.work) / ((performance.now() - start) / 1000);
 }
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];

@@ -15,22 +15,19 @@
 //   --peers: some of jax-js, tfjs-wasm, tfjs-cpu (default all); --only: some rows (default all);
 //   --threads 1: no column for nnc on threads.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { MAX_THREADS } from "../compiler/emit/build.ts";
-import { compile } from "../compiler/index.ts";
 import { stats } from "../compiler/ir/print.ts";
-import { loadData } from "../src/runtime/data.ts";
-import { readIdxPair } from "../src/runtime/idx.ts";
-import { type Dataset, Model } from "../src/runtime/model.ts";
+import type { Model } from "../src/runtime/model.ts";
 import { gemmTasks } from "./gemm.ts";
-import { type Contender, measure, type Outcome, type Row, type Task } from "./harness.ts";
+import { type Contender, measure, type Outcome, type Row } from "./harness.ts";
 import { jaxContender } from "./jax.ts";
+import { benchData, type ModelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf, workloads } from "./nnc.ts";
 import { tfjsContender } from "./tfjs.ts";
-import { type BenchData, batchCursor, type ImageData, type SequenceData, W4 } from "./workloads.ts";
+import type { BenchData } from "./workloads.ts";
 
 const ROWS: Record<Row, { label: string; unit: string }> = {
   W2: { label: "W2 MLP", unit: "samples/s" },
@@ -85,107 +82,27 @@ if (!(timing.seconds > 0 && timing.repeats >= 1 && threadsOk) || rows.includes(u
 const selected = rows as Row[];
 const peers = allPeers.filter((p) => chosenPeers.includes(p.name));
 
-type Workload = "W2" | "W3" | "W4";
-
 /** FLOPs of one training sample of each compiled workload (forward, backward and update, as `nnc inspect` counts them). */
 const flopsPerSample = new Map<Workload, number>();
 
-/** nnc's compiled models of the chosen workloads (bench/workloads/w*.nn), built for and run on `threads`. */
+/** nnc's compiled models of the chosen rows' workloads, built for and run on `threads`. */
 async function workloadModels(threads: number): Promise<Map<Workload, Model>> {
   const models = new Map<Workload, Model>();
-  // W3i runs W3's model (after W3's training steps when both rows are chosen: the same work either way).
-  for (const workload of ["W2", "W3", "W4"] as const) {
-    if (!selected.some((row) => row === workload || (row === "W3i" && workload === "W3"))) continue;
-    const name = `${workload.toLowerCase()}.nn`;
-    const text = readFileSync(new URL(`../../bench/workloads/${name}`, import.meta.url), "utf8");
-    const result = await compile(text, { file: `bench/workloads/${name}`, threads });
-    if (!result.ok) throw new Error(`${workload} does not compile: ${result.diagnostics[0].message}`);
-    const { graph } = result.compiled;
+  for (const workload of workloads.filter((w) => selected.some((row) => workloadOf(row) === w))) {
+    const { model, graph } = await workloadModel(thisBuild, workload, threads);
     flopsPerSample.set(workload, stats(graph).flopsPerStep / graph.train.batch);
-    models.set(workload, await Model.load(result.compiled.wasm));
+    models.set(workload, model);
   }
   return models;
 }
 
 const models = await workloadModels(1);
+const data = benchData(values.data as string, () => models.get("W4") as Model);
 
-function readImages(dir: string): ImageData {
-  const file = (name: string) => {
-    const path = join(dir, name);
-    return { bytes: readFileSync(path), file: path };
-  };
-  return readIdxPair(file("train-images-idx3-ubyte.gz"), file("train-labels-idx1-ubyte.gz"), [1, 28, 28], 10);
-}
-
-/** W4's data: w4.nn's own `reverse(count: 20000, ...)` generator (seeded by its train seed); it reads no files. */
-function sequencesOf(model: Model): SequenceData {
-  const noFiles = () => {
-    throw new Error("W4's data source reads no files");
-  };
-  const { train } = loadData(model.manifest, { readText: noFiles, readBytes: noFiles });
-  const column = (name: string) => {
-    const c = train.columns[name];
-    if (!(c instanceof Int32Array)) throw new Error(`W4's data has no token column ${name}`);
-    return c; // [count, 16]
-  };
-  return { src: column("src"), tgt_in: column("tgt_in"), tgt_out: column("tgt_out"), count: train.count };
-}
-
-// Read when a row first needs them.
-let images: ImageData | undefined;
-let sequences: SequenceData | undefined;
-const data: BenchData = {
-  get images() {
-    images ??= readImages(values.data as string);
-    return images;
-  },
-  get sequences() {
-    sequences ??= sequencesOf(models.get("W4") as Model);
-    return sequences;
-  },
-};
-
-/** nnc training `model` on `set`: the whole step inside wasm, the batch copied in by the host. */
-function nncTrainer(model: Model, set: Dataset, workPerSample = 1): Task {
-  const batch = model.manifest.batch;
-  const order = Int32Array.from({ length: set.count }, (_, i) => i);
-  const nextStart = batchCursor(set.count, batch);
-  return { work: batch * workPerSample, step: () => model.trainBatch(set, order, nextStart()), sync() {} };
-}
-
-/**
- * nnc's forward pass of `model` on the next batch of `set`: Model.predict on
- * a view of the batch's rows, which copies them in, runs the `predict` export
- * and copies the outputs out (W3: logits [batch, 10]).
- */
-function nncPredictor(model: Model, set: Dataset): Task {
-  const batch = model.manifest.batch;
-  const nextStart = batchCursor(set.count, batch);
-  const rows = (start: number): Dataset => ({
-    count: batch,
-    columns: Object.fromEntries(
-      Object.entries(set.columns).map(([name, column]) => {
-        const width = column.length / set.count;
-        return [name, column.subarray(start * width, (start + batch) * width)];
-      }),
-    ),
-  });
-  return { work: batch, step: () => model.predict(rows(nextStart())), sync() {} };
-}
-
-const imageSet = ({ images }: BenchData): Dataset => ({ count: images.count, columns: { image: images.images, label: images.labels } });
-/** nnc with `models` on the workloads; and the GEMM rows (one thread). */
+/** nnc with `models` on the workloads (W3i after W3's training steps when both rows are chosen: the same work either way); and the GEMM rows (one thread). */
 function nncContender(name: string, models: Map<Workload, Model>, gemm: boolean): Contender<BenchData> {
-  return {
-    name,
-    tasks: {
-      W2: (d) => nncTrainer(models.get("W2") as Model, imageSet(d)),
-      W3: (d) => nncTrainer(models.get("W3") as Model, imageSet(d)),
-      W3i: ({ images }) => nncPredictor(models.get("W3") as Model, { count: images.count, columns: { image: images.images } }), // no labels to copy in
-      W4: ({ sequences: { src, tgt_in, tgt_out, count } }) => nncTrainer(models.get("W4") as Model, { count, columns: { src, tgt_in, tgt_out } }, W4.length),
-      ...(gemm ? gemmTasks : {}),
-    },
-  };
+  const task = (row: ModelRow) => (d: BenchData) => nncTask(row, models.get(workloadOf(row) as Workload) as Model, d);
+  return { name, tasks: { W2: task("W2"), W3: task("W3"), W3i: task("W3i"), W4: task("W4"), ...(gemm ? gemmTasks : {}) } };
 }
 const nnc = nncContender("nnc", models, true);
 const threaded = threads > 1 ? nncContender(`nnc ${threads} threads`, await workloadModels(threads), false) : null;
