@@ -22,23 +22,27 @@ function madd(x: v128, y: v128, acc: v128): v128 {
   return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(x, y, acc) : f32x4.add(acc, f32x4.mul(x, y));
 }
 
-// C[M, N] (+)= op(A) B[K, N], where A[i, k] is at a + 4 * (i * ars + k * acs):
-// A itself (ars = K, acs = 1) or A stored transposed as [K, M] (ars = 1, acs = M).
-// With acc the product is added to C, else it replaces it.
+// C[M, N] (+)= op(A) op(B): A[i, k] is at a + 4 * (i * ars + k * acs), A
+// itself (ars = K, acs = 1) or stored transposed as [K, M] (ars = 1, acs = M);
+// B[k, j] at b + 4 * (k * brs + j * bcs), B itself (brs = N, bcs = 1) or
+// stored transposed as [N, K] (brs = 1, bcs = K). With acc the product is
+// added to C, else it replaces it. Only columns [jf, jl) of C; with split,
+// this thread's share of them (whole panels of columns, else pairs of rows).
 // For each block of KC rows of k, and in it each block of MC rows of C, the
 // block of A is first copied, rows two by two with their elements
 // interleaved, into a contiguous pack; then each block of 16 columns of B
 // into a contiguous panel (one pack, panel and tile per thread): read in
 // place, rows of B lie N floats apart and thrash the cache when N is a large
-// power of two, and A transposed is read M floats apart. Rows of C then go
-// two at a time over the panel (eight f32x4 accumulators, each load of the
-// panel serving both rows), an odd last row alone; the pack stays in cache
-// while every panel passes. A last block of 8 to 15 columns is padded with
-// zeros in the panel, and its block of C passes through a tile of 16
-// columns; fewer than 8 go column by column (a whole panel for them
-// measured slower). Every output sums over k in ascending order, and a block of k
-// continues the sum the block before stored in C: the same result, bit for
-// bit, as one pass.
+// power of two, and A or B stored transposed are read across their rows.
+// Rows of C then go two at a time over the panel (eight f32x4 accumulators,
+// each load of the panel serving both rows), an odd last row alone; the
+// pack stays in cache while every panel passes. A last block of 8 to 15
+// columns is padded with zeros in the panel, and its block of C passes
+// through a tile of 16 columns; fewer than 8 go column by column (a whole
+// panel for them measured slower). Every output sums over k in ascending
+// order, a multiply then an add each, whichever path computes it, and a
+// block of k continues the sum the block before stored in C: the same
+// result, bit for bit, as one pass, however the columns are shared.
 const KC = 256;
 const MC = 64;
 const PANELS: usize = memory.data(KC * 64 * MAX_THREADS, 16);
@@ -46,11 +50,11 @@ const PACKS: usize = memory.data(KC * MC * 4 * MAX_THREADS, 16);
 const TILES: usize = memory.data(MC * 64 * MAX_THREADS, 16);
 
 @inline
-function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, acc: bool, split: bool): void {
+function gemm_xx(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32, acs: i32, brs: i32, bcs: i32, acc: bool, split: bool, jf: i32, jl: i32): void {
   // this thread's columns [j0, j1) and rows [i0, i1)
-  const byColumns = !split || N >> 4 >= threads;
-  const j0 = split && byColumns ? from(N, 16) : 0;
-  const j1 = split && byColumns ? to(N, 16) : N;
+  const byColumns = !split || (jl - jf) >> 4 >= threads;
+  const j0 = split && byColumns ? jf + from(jl - jf, 16) : jf;
+  const j1 = split && byColumns ? jf + to(jl - jf, 16) : jl;
   const i0 = split && !byColumns ? from(M, 2) : 0;
   const i1 = split && !byColumns ? to(M, 2) : M;
   const panel = PANELS + <usize>(thread * KC * 64);
@@ -66,14 +70,14 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
       for (let m0 = i0; m0 < i1; m0 += MC) {
         const rows = min(MC, i1 - m0);
         pack_rows(a + <usize>((m0 * ars + k0 * acs) * 4), pack, rows, kc, ars, acs);
-        const bk = b + <usize>(k0 * N * 4);
+        const bk = b + <usize>(k0 * brs * 4);
         const cm = c + <usize>(m0 * N * 4);
         for (let j = j0; j < jt; j += 16) {
-          pack_panel(bk + <usize>(j * 4), N, panel, kc, 16);
+          pack_panel(bk + <usize>(j * bcs * 4), brs, bcs, panel, kc, 16);
           block_rows(pack, panel, cm + <usize>(j * 4), N, rows, kc, more);
         }
         if (width > 0) {
-          pack_panel(bk + <usize>(jt * 4), N, panel, kc, width);
+          pack_panel(bk + <usize>(jt * bcs * 4), brs, bcs, panel, kc, width);
           if (more) copy_columns(cm + <usize>(jt * 4), N, tile, 16, rows, width);
           block_rows(pack, panel, tile, 16, rows, kc, more);
           copy_columns(tile, 16, cm + <usize>(jt * 4), N, rows, width);
@@ -81,7 +85,7 @@ function gemm_xn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
       }
     }
   }
-  if (jp < j1) for (let i = i0; i < i1; i++) narrow_columns(a + <usize>(i * ars * 4), acs, b, c + <usize>(i * N * 4), jp, N, K, acc);
+  if (jp < j1) for (let i = i0; i < i1; i++) narrow_columns(a + <usize>(i * ars * 4), acs, b, brs, bcs, c + <usize>(i * N * 4), jp, j1, K, acc);
 }
 
 /** `rows` rows of C from `p`, `stride` floats apart, 16 columns, over kc rows of the panel: two at a time, then an odd last row. */
@@ -111,12 +115,12 @@ function pack_rows(a: usize, pack: usize, rows: i32, kc: i32, ars: i32, acs: i32
   }
 }
 
-/** Copies `width` (at most 16) columns of kc rows of B, N floats apart from `source`, into the panel's rows of 16, zeros after them. */
+/** Copies `width` (at most 16) columns of kc rows of B from `source` (B[k, j] at source + 4 * (k * brs + j * bcs)) into the panel's rows of 16, zeros after them. */
 @inline
-function pack_panel(source: usize, N: i32, panel: usize, kc: i32, width: i32): void {
-  if (width == 16) {
+function pack_panel(source: usize, brs: i32, bcs: i32, panel: usize, kc: i32, width: i32): void {
+  if (bcs == 1 && width == 16) {
     for (let k = 0; k < kc; k++) {
-      const row = source + <usize>(k * N * 4);
+      const row = source + <usize>(k * brs * 4);
       const into = panel + <usize>(k * 64);
       v128.store(into, v128.load(row));
       v128.store(into, v128.load(row, 16), 16);
@@ -124,11 +128,12 @@ function pack_panel(source: usize, N: i32, panel: usize, kc: i32, width: i32): v
       v128.store(into, v128.load(row, 48), 48);
     }
   } else {
-    for (let k = 0; k < kc; k++) {
-      const row = source + <usize>(k * N * 4);
-      const into = panel + <usize>(k * 64);
-      for (let l = 0; l < width; l++) store<f32>(into + <usize>(l * 4), load<f32>(row + <usize>(l * 4)));
-      for (let l = width; l < 16; l++) store<f32>(into + <usize>(l * 4), 0);
+    // column by column: along a row of B stored transposed
+    for (let l = 0; l < 16; l++) {
+      const column = source + <usize>(l * bcs * 4);
+      const into = panel + <usize>(l * 4);
+      if (l < width) for (let k = 0; k < kc; k++) store<f32>(into + <usize>(k * 64), load<f32>(column + <usize>(k * brs * 4)));
+      else for (let k = 0; k < kc; k++) store<f32>(into + <usize>(k * 64), 0);
     }
   }
 }
@@ -205,19 +210,19 @@ function row16(row: usize, panel: usize, p: usize, kc: i32, acc: bool): void {
   v128.store(p, x3, 48);
 }
 
-/** Columns [j, N) of one row of C, fewer than 8: four at a time in one accumulator, then one by one. A[i, k] is at ai + k * acs * 4. */
+/** Columns [j, j1) of one row of C, fewer than 8: four at a time in one accumulator where they lie side by side in B's rows, else one by one. A[i, k] is at ai + k * acs * 4. */
 @inline
-function narrow_columns(ai: usize, acs: i32, b: usize, ci: usize, j: i32, N: i32, K: i32, acc: bool): void {
-  for (; j + 4 <= N; j += 4) {
-    let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
-    for (let k = 0; k < K; k++) {
-      c0 = madd(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * N + j) * 4)), c0);
+function narrow_columns(ai: usize, acs: i32, b: usize, brs: i32, bcs: i32, ci: usize, j: i32, j1: i32, K: i32, acc: bool): void {
+  if (bcs == 1) {
+    for (; j + 4 <= j1; j += 4) {
+      let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
+      for (let k = 0; k < K; k++) c0 = madd(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * brs + j) * 4)), c0);
+      v128.store(ci + <usize>(j * 4), c0);
     }
-    v128.store(ci + <usize>(j * 4), c0);
   }
-  for (; j < N; j++) {
+  for (; j < j1; j++) {
     let s: f32 = acc ? load<f32>(ci + <usize>(j * 4)) : 0;
-    for (let k = 0; k < K; k++) s += load<f32>(ai + <usize>(k * acs * 4)) * load<f32>(b + <usize>((k * N + j) * 4));
+    for (let k = 0; k < K; k++) s += load<f32>(ai + <usize>(k * acs * 4)) * load<f32>(b + <usize>((k * brs + j * bcs) * 4));
     store<f32>(ci + <usize>(j * 4), s);
   }
 }
@@ -225,26 +230,32 @@ function narrow_columns(ai: usize, acs: i32, b: usize, ci: usize, j: i32, N: i32
 /** C[M, N] (+)= A[M, K] B[K, N] */
 @inline
 export function gemm_nn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false): void {
-  gemm_xn(a, b, c, M, N, K, K, 1, acc, split);
+  gemm_xx(a, b, c, M, N, K, K, 1, N, 1, acc, split, 0, N);
 }
 
 /** C[M, N] (+)= A^T B, A stored [K, M], B [K, N]: weight gradients x^T dy. */
 @inline
 export function gemm_tn(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false): void {
-  gemm_xn(a, b, c, M, N, K, 1, M, acc, split);
+  gemm_xx(a, b, c, M, N, K, 1, M, N, 1, acc, split, 0, N);
 }
 
 /**
  * C[M, N] (+)= A B^T, A [M, K], B stored [N, K]: input gradients dy W^T.
- * Dot products along k: rows of C two at a time, four outputs of each per
- * pass (each load of B's rows serves both rows of A), what is left row by
- * row. Only columns [j0, j1) when j1 is given (j0 a multiple of four); split,
- * the threads share the rows. Every output sums in the same order whichever
- * path computes it.
+ * Only columns [j0, j1) when j1 is given (j0 a multiple of four). With 64
+ * rows or more, through packed panels as the other two (B's rows copied
+ * across the panel's); with fewer, the copy is worth less than it costs,
+ * and dot products along k: rows of C two at a time, four outputs of each
+ * per pass (each load of B's rows serves both rows of A), what is left row
+ * by row, the threads sharing the rows when split. Which of the two depends
+ * on M alone, so every output sums in the same order for any share of the work.
  */
 @inline
 export function gemm_nt(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, acc: bool, split: bool = false, j0: i32 = 0, j1: i32 = -1): void {
   const jn = j1 < 0 ? N : j1;
+  if (M >= 64) {
+    gemm_xx(a, b, c, M, N, K, K, 1, 1, K, acc, split, j0, jn);
+    return;
+  }
   const i1 = split ? to(M, 1) : M;
   let i = split ? from(M, 1) : 0;
   for (; i + 2 <= i1; i += 2) {

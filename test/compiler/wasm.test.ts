@@ -75,10 +75,11 @@ const models: Record<string, string> = {
     loss softmax_cross_entropy(dense(mean(x), 3), label)
     train { optimizer: sgd(lr: 0.1), batch: 5 }
   }`,
-  "products past the GEMM's blocks: 300 inputs (two blocks of k), batch 67 (two blocks of rows, the last odd), 45 and 37 units (whole panels, a last one padded, narrow columns)": `model m {
+  "products past the GEMM's blocks, forward and back: 300 wide (two blocks of k), batch 67 (two blocks of rows, the last odd), 37, 300 and 45 units (whole panels, a last one padded, narrow columns)": `model m {
     input x: [300]
-    input label: class(37)
-    loss softmax_cross_entropy(dense(dense(x, 45, activation: relu), 37), label)
+    input label: class(45)
+    h = x |> dense(37, activation: relu) |> dense(300, activation: relu)
+    loss softmax_cross_entropy(dense(h, 45), label)
     train { optimizer: sgd(lr: 0.05), batch: 67 }
   }`,
   "relu and softmax cross-entropy on class labels": `model m {
