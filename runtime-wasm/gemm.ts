@@ -38,8 +38,8 @@ function madd(x: v128, y: v128, acc: v128): v128 {
 // each load of the panel serving both rows), an odd last row alone; the
 // pack stays in cache while every panel passes. A last block of 8 to 15
 // columns is padded with zeros in the panel, and its block of C passes
-// through a tile of 16 columns; fewer than 8 go column by column (a whole
-// panel for them measured slower). Every output sums over k in ascending
+// through a tile of 16 columns; fewer than 8 are read from B in place, four
+// rows of C at a time (a whole panel for them measured slower). Every output sums over k in ascending
 // order, a multiply then an add each, whichever path computes it, and a
 // block of k continues the sum the block before stored in C: the same
 // result, bit for bit, as one pass, however the columns are shared.
@@ -61,7 +61,7 @@ function gemm_xx(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
   const pack = PACKS + <usize>(thread * KC * MC * 4);
   const tile = TILES + <usize>(thread * MC * 64);
   const jt = j0 + ((j1 - j0) & ~15); // the end of the whole panels
-  const width = j1 - jt < 8 ? 0 : j1 - jt; // a last panel padded with zeros, or none: fewer than 8 columns go one by one
+  const width = j1 - jt < 8 ? 0 : j1 - jt; // a last panel padded with zeros, or none: fewer than 8 columns go by narrow_columns
   const jp = jt + width; // the end of the columns that go through panels
   if (j0 < jp) {
     for (let k0 = 0; k0 < K; k0 += KC) {
@@ -85,7 +85,7 @@ function gemm_xx(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, ars: i32,
       }
     }
   }
-  if (jp < j1) for (let i = i0; i < i1; i++) narrow_columns(a + <usize>(i * ars * 4), acs, b, brs, bcs, c + <usize>(i * N * 4), jp, j1, K, acc);
+  if (jp < j1) narrow_columns(a, ars, acs, b, brs, bcs, c, N, i0, i1, jp, j1, K, acc);
 }
 
 /** `rows` rows of C from `p`, `stride` floats apart, 16 columns, over kc rows of the panel: two at a time, then an odd last row. */
@@ -210,20 +210,54 @@ function row16(row: usize, panel: usize, p: usize, kc: i32, acc: bool): void {
   v128.store(p, x3, 48);
 }
 
-/** Columns [j, j1) of one row of C, fewer than 8: four at a time in one accumulator where they lie side by side in B's rows, else one by one. A[i, k] is at ai + k * acs * 4. */
+/**
+ * Columns [j, j1) of rows [i0, i1) of C, fewer than 8. Where they lie side by
+ * side in B's rows, four at a time: four rows of C at once, each load of B
+ * serving the four (one accumulator a row would wait on its own adds), an
+ * odd last row alone; what is left, and B stored transposed, one by one.
+ */
 @inline
-function narrow_columns(ai: usize, acs: i32, b: usize, brs: i32, bcs: i32, ci: usize, j: i32, j1: i32, K: i32, acc: bool): void {
+function narrow_columns(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, N: i32, i0: i32, i1: i32, j: i32, j1: i32, K: i32, acc: bool): void {
+  const zero = f32x4.splat(0);
   if (bcs == 1) {
     for (; j + 4 <= j1; j += 4) {
-      let c0 = acc ? v128.load(ci + <usize>(j * 4)) : f32x4.splat(0);
-      for (let k = 0; k < K; k++) c0 = madd(v128.load32_splat(ai + <usize>(k * acs * 4)), v128.load(b + <usize>((k * brs + j) * 4)), c0);
-      v128.store(ci + <usize>(j * 4), c0);
+      let i = i0;
+      for (; i + 4 <= i1; i += 4) {
+        const ci = c + <usize>((i * N + j) * 4);
+        let c0 = acc ? v128.load(ci) : zero;
+        let c1 = acc ? v128.load(ci + <usize>(N * 4)) : zero;
+        let c2 = acc ? v128.load(ci + <usize>(N * 8)) : zero;
+        let c3 = acc ? v128.load(ci + <usize>(N * 12)) : zero;
+        let ak = a + <usize>(i * ars * 4);
+        let bk = b + <usize>(j * 4);
+        for (let k = 0; k < K; k++) {
+          const bv = v128.load(bk);
+          c0 = madd(v128.load32_splat(ak), bv, c0);
+          c1 = madd(v128.load32_splat(ak + <usize>(ars * 4)), bv, c1);
+          c2 = madd(v128.load32_splat(ak + <usize>(ars * 8)), bv, c2);
+          c3 = madd(v128.load32_splat(ak + <usize>(ars * 12)), bv, c3);
+          ak += <usize>(acs * 4);
+          bk += <usize>(brs * 4);
+        }
+        v128.store(ci, c0);
+        v128.store(ci + <usize>(N * 4), c1);
+        v128.store(ci + <usize>(N * 8), c2);
+        v128.store(ci + <usize>(N * 12), c3);
+      }
+      for (; i < i1; i++) {
+        const ci = c + <usize>((i * N + j) * 4);
+        let c0 = acc ? v128.load(ci) : zero;
+        for (let k = 0; k < K; k++) c0 = madd(v128.load32_splat(a + <usize>((i * ars + k * acs) * 4)), v128.load(b + <usize>((k * brs + j) * 4)), c0);
+        v128.store(ci, c0);
+      }
     }
   }
-  for (; j < j1; j++) {
-    let s: f32 = acc ? load<f32>(ci + <usize>(j * 4)) : 0;
-    for (let k = 0; k < K; k++) s += load<f32>(ai + <usize>(k * acs * 4)) * load<f32>(b + <usize>((k * brs + j * bcs) * 4));
-    store<f32>(ci + <usize>(j * 4), s);
+  for (let i = i0; i < i1; i++) {
+    for (let l = j; l < j1; l++) {
+      let s: f32 = acc ? load<f32>(c + <usize>((i * N + l) * 4)) : 0;
+      for (let k = 0; k < K; k++) s += load<f32>(a + <usize>((i * ars + k * acs) * 4)) * load<f32>(b + <usize>((k * brs + l * bcs) * 4));
+      store<f32>(c + <usize>((i * N + l) * 4), s);
+    }
   }
 }
 
