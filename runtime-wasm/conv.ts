@@ -2,11 +2,38 @@
 // the emitted model. One sample at a time: x is [C, H, W], the column matrix
 // col is [C * KH * KW, HO * WO], so that conv = W[F, C*KH*KW] x col.
 // Zero padding: pt/pl rows/columns before the image (the rest follow from HO, WO).
+//
+// Short loops cost here what the copies they run do (V8 checks and branches
+// at each one; Binaryen -O2 keeps a loop even when its constant bounds make it
+// run no times): rows of a few vectors are copied in straight lines, their
+// branches on constant widths folded away (docs/PERF.md).
 
-/** col[(c * KH + i) * KW + j, oy * WO + ox] = x[c, oy * S + i - pt, ox * S + j - pl], 0 outside; only rows [r0, r1) when r1 is given. */
+/**
+ * col[(c * KH + i) * KW + j, oy * WO + ox] = x[c, oy * S + i - pt, ox * S + j - pl], 0 outside;
+ * only rows [r0, r1) when r1 is given. With stride 1, rows at least four
+ * wide, the channels it reads are first copied with their padding after col
+ * (the scratch has room: colFloats in compiler/ir/spatial.ts), and each row
+ * of col is then one row of that copy, with no bounds.
+ */
 @inline
 export function im2col(x: usize, col: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32, r0: i32 = 0, r1: i32 = -1): void {
-  for (let r = r0, end = r1 < 0 ? C * KH * KW : r1; r < end; r++) {
+  const end = r1 < 0 ? C * KH * KW : r1;
+  if (S == 1 && W >= 4 && WO >= 4) {
+    const HP = HO + KH - 1; // the padded image's rows and columns
+    const WP = WO + KW - 1;
+    const padded = col + <usize>(C * KH * KW * HO * WO * 4);
+    pad(x, padded, r0 / (KH * KW), (end - 1) / (KH * KW) + 1, H, W, pt, pl, HP, WP);
+    for (let r = r0; r < end; r++) {
+      const c = r / (KH * KW);
+      const i = (r / KW) % KH;
+      const j = r % KW;
+      const from = padded + <usize>(((c * HP + i) * WP + j) * 4);
+      const row = col + <usize>(r * HO * WO * 4);
+      for (let oy = 0; oy < HO; oy++) copy_row(from + <usize>(oy * WP * 4), row + <usize>(oy * WO * 4), WO);
+    }
+    return;
+  }
+  for (let r = r0; r < end; r++) {
     const c = r / (KH * KW);
     const i = (r / KW) % KH;
     const j = r % KW;
@@ -30,6 +57,35 @@ export function im2col(x: usize, col: usize, C: i32, H: i32, W: i32, KH: i32, KW
       zero(dst, hi, WO);
     }
   }
+}
+
+/** Channels [c0, c1) of x [C, H, W] into `padded` [C, HP, WP], pt rows and pl columns of zeros before each, zeros after. */
+@inline
+function pad(x: usize, padded: usize, c0: i32, c1: i32, H: i32, W: i32, pt: i32, pl: i32, HP: i32, WP: i32): void {
+  for (let c = c0; c < c1; c++) {
+    for (let y = 0; y < HP; y++) {
+      const row = padded + <usize>((c * HP + y) * WP * 4);
+      if (y < pt || y >= pt + H) {
+        zero(row, 0, WP);
+        continue;
+      }
+      zero(row, 0, pl);
+      copy_row(x + <usize>((c * H + y - pt) * W * 4), row + <usize>(pl * 4), W);
+      zero(row, pl + W, WP);
+    }
+  }
+}
+
+/** n >= 4 floats from `from` to `to`, four at a time, the last four overlapping the ones before; straight-line up to 20. */
+@inline
+function copy_row(from: usize, to: usize, n: i32): void {
+  const last = n - 4;
+  v128.store(to, v128.load(from));
+  if (last > 4) v128.store(to, v128.load(from, 16), 16);
+  if (last > 8) v128.store(to, v128.load(from, 32), 32);
+  if (last > 12) v128.store(to, v128.load(from, 48), 48);
+  if (last > 16) for (let k = 16; k < last; k += 4) v128.store(to + <usize>(k * 4), v128.load(from + <usize>(k * 4)));
+  v128.store(to + <usize>(last * 4), v128.load(from + <usize>(last * 4)));
 }
 
 /** The first output column in [0, WO] whose input column ox * S is at least `edge`. */

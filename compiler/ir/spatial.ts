@@ -99,9 +99,10 @@ const convFlops = (x: Shape, w: Shape, attrs: Attrs) => {
   const g = convWindow(x, w, attrs);
   return 2 * x[0] * w[0] * g.HO * g.WO * g.C * g.KH * g.KW;
 };
+/** The scratch of a convolution's kernels: im2col's column matrix, then with stride 1 the image with its padding (runtime-wasm/conv.ts). */
 const colFloats = (x: Shape, w: Shape, attrs: Attrs) => {
   const g = convWindow(x, w, attrs);
-  return g.C * g.KH * g.KW * g.HO * g.WO;
+  return g.C * g.KH * g.KW * g.HO * g.WO + (g.S === 1 ? g.C * (g.HO + g.KH - 1) * (g.WO + g.KW - 1) : 0);
 };
 
 export const spatialOps: Record<SpatialOp, OpDef> = {

@@ -26,11 +26,11 @@ const models: Record<string, string> = {
     loss softmax_cross_entropy(logits, label)
     train { optimizer: adam(lr: 0.01, weight_decay: 0.1), batch: 6 }
   }`,
-  "2x2 max-pooling after a ReLU: rows of ten windows (a last group overlapping the one before) and of three (one at a time)": `model m {
-    input image: [2, 12, 20]
+  "2x2 max-pooling after a ReLU: rows of fourteen windows (a last group overlapping the one before) and of three (one at a time); image rows 28 wide": `model m {
+    input image: [2, 12, 28]
     input label: class(3)
     a = image |> conv2d(3, kernel: 3, pad: same, activation: relu) |> maxpool(2)
-    b = image |> conv2d(2, kernel: 3, stride: 3, activation: relu) |> maxpool(2)
+    b = image |> conv2d(2, kernel: 3, stride: 4, activation: relu) |> maxpool(2)
     logits = dense(flatten(a), 3) + dense(flatten(b), 3, name: "side")
     loss softmax_cross_entropy(logits, label)
     train { optimizer: sgd(lr: 0.1), batch: 4 }
