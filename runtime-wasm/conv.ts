@@ -88,6 +88,30 @@ function copy_row(from: usize, to: usize, n: i32): void {
   v128.store(to + <usize>(last * 4), v128.load(from + <usize>(last * 4)));
 }
 
+/** to[0, n) += from[0, n), n >= 4: four at a time, then the last n % 4 one by one; straight-line up to 20. */
+@inline
+function add_row(from: usize, to: usize, n: i32): void {
+  add4(from, to);
+  if (n >= 8) add4(from + 16, to + 16);
+  if (n >= 12) add4(from + 32, to + 32);
+  if (n >= 16) add4(from + 48, to + 48);
+  if (n >= 20) for (let k = 16; k + 4 <= n; k += 4) add4(from + <usize>(k * 4), to + <usize>(k * 4));
+  const tail = n & ~3;
+  if ((n & 3) > 0) add1(from + <usize>(tail * 4), to + <usize>(tail * 4));
+  if ((n & 3) > 1) add1(from + <usize>(tail * 4 + 4), to + <usize>(tail * 4 + 4));
+  if ((n & 3) > 2) add1(from + <usize>(tail * 4 + 8), to + <usize>(tail * 4 + 8));
+}
+
+@inline
+function add4(from: usize, to: usize): void {
+  v128.store(to, f32x4.add(v128.load(to), v128.load(from)));
+}
+
+@inline
+function add1(from: usize, to: usize): void {
+  store<f32>(to, load<f32>(to) + load<f32>(from));
+}
+
 /** The first output column in [0, WO] whose input column ox * S is at least `edge`. */
 @inline
 function first(edge: i32, S: i32, WO: i32): i32 {
@@ -100,9 +124,33 @@ function zero(row: usize, from: i32, to: i32): void {
   for (let k = from; k < to; k++) store<f32>(row + <usize>(k * 4), 0);
 }
 
-/** The adjoint of im2col: dx[c, y, x] = sum of the col entries that read it. Overwrites dx. */
+/**
+ * The adjoint of im2col: dx[c, y, x] = sum of the col entries that read it,
+ * in the order of col's rows. Overwrites dx. With stride 1, rows at least
+ * four wide, each row of col is added to a row of the padded image after col
+ * with no bounds (what falls on the padding is dropped), and dx is then
+ * copied out of it.
+ */
 @inline
 export function col2im(col: usize, dx: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, S: i32, pt: i32, pl: i32, HO: i32, WO: i32): void {
+  if (S == 1 && W >= 4 && WO >= 4) {
+    const HP = HO + KH - 1;
+    const WP = WO + KW - 1;
+    const padded = col + <usize>(C * KH * KW * HO * WO * 4);
+    memory.fill(padded, 0, <usize>(C * HP * WP * 4));
+    for (let r = 0; r < C * KH * KW; r++) {
+      const c = r / (KH * KW);
+      const i = (r / KW) % KH;
+      const j = r % KW;
+      const row = col + <usize>(r * HO * WO * 4);
+      const into = padded + <usize>(((c * HP + i) * WP + j) * 4);
+      for (let oy = 0; oy < HO; oy++) add_row(row + <usize>(oy * WO * 4), into + <usize>(oy * WP * 4), WO);
+    }
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < H; y++) copy_row(padded + <usize>(((c * HP + y + pt) * WP + pl) * 4), dx + <usize>((c * H + y) * W * 4), W);
+    }
+    return;
+  }
   memory.fill(dx, 0, <usize>(C * H * W * 4));
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < KH; i++) {
