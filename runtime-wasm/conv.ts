@@ -88,7 +88,7 @@ function copy_row(from: usize, to: usize, n: i32): void {
   v128.store(to + <usize>(last * 4), v128.load(from + <usize>(last * 4)));
 }
 
-/** to[0, n) += from[0, n), n >= 4: four at a time, then the last n % 4 one by one; straight-line up to 20. */
+/** to[0, n) += from[0, n), n >= 4: four at a time, then the last n % 4 one by one; straight-line below 20. */
 @inline
 function add_row(from: usize, to: usize, n: i32): void {
   add4(from, to);
