@@ -10,34 +10,37 @@
 // second (--base defaults to this checkout).
 // Usage: node dist/bench/compare.js [--base ROOT] [--data DIR] [--only W2,W3,W3i,W4] [--threads N | N,M] [--bursts 8] [--seconds 2]
 
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { MAX_THREADS } from "../compiler/emit/build.ts";
-import { median, timeBurst, warmUp } from "./harness.ts";
-import { benchData, importBuild, type ModelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf } from "./nnc.ts";
+import { commandLine, median, timeBurst, warmUp } from "./harness.ts";
+import {
+  benchData,
+  bundledImages,
+  importBuild,
+  type ModelRow,
+  modelRow,
+  modelRows,
+  nncTask,
+  thisBuild,
+  type Workload,
+  workloadModel,
+  workloadOf,
+} from "./nnc.ts";
 
 const usage = "usage: node dist/bench/compare.js [--base ROOT] [--data DIR] [--only W2,W3,W3i,W4] [--threads N | N,M] [--bursts 8] [--seconds 2]";
-const modelRows: ModelRow[] = ["W2", "W3", "W3i", "W4"];
-
-function options() {
-  try {
-    return parseArgs({
-      options: {
-        base: { type: "string" },
-        data: { type: "string", default: fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url)) },
-        only: { type: "string", default: modelRows.join(",") },
-        threads: { type: "string", default: "1" },
-        bursts: { type: "string", default: "8" },
-        seconds: { type: "string", default: "2" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(1);
-  }
-}
-const values = options();
-const rows = values.only.split(",").map((r) => modelRows.find((m) => m.toLowerCase() === r.trim().toLowerCase()));
+const values = commandLine(
+  {
+    options: {
+      base: { type: "string" },
+      data: { type: "string", default: bundledImages },
+      only: { type: "string", default: modelRows.join(",") },
+      threads: { type: "string", default: "1" },
+      bursts: { type: "string", default: "8" },
+      seconds: { type: "string", default: "2" },
+    },
+  },
+  usage,
+);
+const rows = values.only.split(",").map(modelRow);
 const threads = values.threads.split(",").map(Number);
 const [bursts, seconds] = [Number(values.bursts), Number(values.seconds)];
 const threadsOk = threads.length <= 2 && threads.every((t) => Number.isInteger(t) && t >= 1 && t <= MAX_THREADS);

@@ -6,11 +6,9 @@
 // Usage: node dist/bench/cores.js [--data DIR] [--only W3] [--copies 2] [--rounds 3] [--seconds 4]
 
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { timeBurst, warmUp } from "./harness.ts";
-import { benchData, type ModelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf } from "./nnc.ts";
+import { commandLine, timeBurst, warmUp } from "./harness.ts";
+import { benchData, bundledImages, type ModelRow, modelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf } from "./nnc.ts";
 
 interface Job {
   row: ModelRow;
@@ -48,28 +46,25 @@ async function together(n: number, job: Job): Promise<number[]> {
 
 async function main(): Promise<void> {
   const usage = "usage: node dist/bench/cores.js [--data DIR] [--only W2|W3|W3i|W4] [--copies 2] [--rounds 3] [--seconds 4]";
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({
+  const values = commandLine(
+    {
       options: {
-        data: { type: "string", default: fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url)) },
+        data: { type: "string", default: bundledImages },
         only: { type: "string", default: "W3" },
         copies: { type: "string", default: String(availableParallelism()) },
         rounds: { type: "string", default: "3" },
         seconds: { type: "string", default: "4" },
       },
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(1);
-  }
-  const row = (["W2", "W3", "W3i", "W4"] as const).find((r) => r.toLowerCase() === values.only?.toLowerCase());
+    },
+    usage,
+  );
+  const row = modelRow(values.only);
   const [copies, rounds, seconds] = [Number(values.copies), Number(values.rounds), Number(values.seconds)];
   if (!row || !(Number.isInteger(copies) && copies >= 2 && Number.isInteger(rounds) && rounds >= 1 && seconds > 0)) {
     console.error(usage);
     process.exit(1);
   }
-  const job: Job = { row, data: values.data as string, seconds };
+  const job: Job = { row, data: values.data, seconds };
   for (let round = 0; round < rounds; round++) {
     const [alone] = await together(1, job);
     const many = await together(copies, job);

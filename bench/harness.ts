@@ -3,7 +3,10 @@
 // wait for it. The harness warms the task up, then times >= `seconds` of steps
 // (each training step puts its batch in place), `repeats` times, and keeps the
 // median rate. A step slower than a second (TF.js cpu on W3, ~10 s) is timed
-// over a fixed number of steps instead.
+// over a fixed number of steps instead. Also the benchmark scripts' shared
+// reading of their command line.
+
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** One row of the benchmark table: a workload of PEERS.md (W3i: W3's forward pass only), or a GEMM kernel / the SIMD peak loop. */
 export type Row = "W2" | "W3" | "W3i" | "W4" | "peak" | "gemm_nn" | "gemm_nt" | "gemm_tn";
@@ -92,5 +95,15 @@ export async function measure<Data>(contender: Contender<Data>, row: Row, data: 
     return { error: firstLine(e) };
   } finally {
     task?.dispose?.();
+  }
+}
+
+/** The values of the command line's options (`config`, as parseArgs takes it); an option it does not have prints the message and `usage`, and exits 1. */
+export function commandLine<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>>["values"] {
+  try {
+    return parseArgs(config).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(1);
   }
 }

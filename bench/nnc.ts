@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { compile } from "../compiler/index.ts";
 import { loadData } from "../src/runtime/data.ts";
 import { readIdxPair } from "../src/runtime/idx.ts";
@@ -16,7 +16,12 @@ import { type BenchData, batchCursor, type ImageData, type SequenceData, W4 } fr
 export type Workload = "W2" | "W3" | "W4";
 /** The rows that run a workload's model. */
 export type ModelRow = "W2" | "W3" | "W3i" | "W4";
+export const modelRows: ModelRow[] = ["W2", "W3", "W3i", "W4"];
 export const workloads: Workload[] = ["W2", "W3", "W4"];
+/** The row of `modelRows` named `name` (any case), if there is one. */
+export const modelRow = (name: string) => modelRows.find((row) => row.toLowerCase() === name.trim().toLowerCase());
+/** Where W2's and W3's images are read from unless --data says: the bundled 10,000-image subset. */
+export const bundledImages = fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url));
 /** The workload a row runs (W3i: W3's model, forward only), if it runs one. */
 export const workloadOf = (row: Row): Workload | undefined => (row === "W3i" ? "W3" : workloads.find((w) => w === row));
 

@@ -17,15 +17,13 @@
 
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { MAX_THREADS } from "../compiler/emit/build.ts";
 import { stats } from "../compiler/ir/print.ts";
 import type { Model } from "../src/runtime/model.ts";
 import { gemmTasks } from "./gemm.ts";
-import { type Contender, measure, type Outcome, type Row } from "./harness.ts";
+import { type Contender, commandLine, measure, type Outcome, type Row } from "./harness.ts";
 import { jaxContender } from "./jax.ts";
-import { benchData, type ModelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf, workloads } from "./nnc.ts";
+import { benchData, bundledImages, type ModelRow, nncTask, thisBuild, type Workload, workloadModel, workloadOf, workloads } from "./nnc.ts";
 import { tfjsContender } from "./tfjs.ts";
 import type { BenchData } from "./workloads.ts";
 
@@ -47,7 +45,7 @@ const W3_TARGET = 0.5;
 
 const usage = "usage: npm run bench -- [--data DIR] [--seconds 10] [--repeats 3] [--threads N] [--json FILE] [--no-peers | --peers PEER,...] [--only ROW,...]";
 const optionTypes = {
-  data: { type: "string", default: fileURLToPath(new URL("../../data/fashion-mnist", import.meta.url)) },
+  data: { type: "string", default: bundledImages },
   seconds: { type: "string", default: "10" },
   repeats: { type: "string", default: "3" },
   threads: { type: "string", default: String(Math.min(availableParallelism(), MAX_THREADS)) },
@@ -57,15 +55,7 @@ const optionTypes = {
   only: { type: "string" },
 } as const;
 /** The command line's options, or the usage and exit 1 for one it does not know. */
-function options() {
-  try {
-    return parseArgs({ options: optionTypes }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(1);
-  }
-}
-const values = options();
+const values = commandLine({ options: optionTypes }, usage);
 const allPeers = [jaxContender, tfjsContender("wasm"), tfjsContender("cpu")];
 /** The entries of `list` (comma-separated, any case) among `names`; undefined where one is not there. */
 const pick = <T extends string>(list: string, names: T[]) => list.split(",").map((item) => names.find((n) => n.toLowerCase() === item.trim().toLowerCase()));

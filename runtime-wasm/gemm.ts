@@ -39,10 +39,11 @@ function madd(x: v128, y: v128, acc: v128): v128 {
 // pack stays in cache while every panel passes. A last block of 8 to 15
 // columns is padded with zeros in the panel, and its block of C passes
 // through a tile of 16 columns; fewer than 8 are read from B in place, four
-// rows of C at a time (a whole panel for them measured slower). Every output sums over k in ascending
-// order, a multiply then an add each, whichever path computes it, and a
-// block of k continues the sum the block before stored in C: the same
-// result, bit for bit, as one pass, however the columns are shared.
+// rows of C at a time (a whole panel for them measured slower). Every output
+// sums over k in ascending order, a multiply then an add each, whichever
+// path computes it, and a block of k continues the sum the block before
+// stored in C: the same result, bit for bit, as one pass, however the
+// columns are shared.
 const KC = 256;
 const MC = 64;
 const PANELS: usize = memory.data(KC * 64 * MAX_THREADS, 16);
@@ -213,8 +214,8 @@ function row16(row: usize, panel: usize, p: usize, kc: i32, acc: bool): void {
 /**
  * Columns [j, j1) of rows [i0, i1) of C, fewer than 8. Where they lie side by
  * side in B's rows, four at a time: four rows of C at once, each load of B
- * serving the four (one accumulator a row would wait on its own adds), an
- * odd last row alone; what is left, and B stored transposed, one by one.
+ * serving the four (one accumulator a row would wait on its own adds), the
+ * last rows one at a time; what is left, and B stored transposed, one by one.
  */
 @inline
 function narrow_columns(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize, N: i32, i0: i32, i1: i32, j: i32, j1: i32, K: i32, acc: bool): void {
